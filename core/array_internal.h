@@ -1,0 +1,97 @@
+/* array_internal.h - struct r5_array and what core/ files share about it. */
+#ifndef RAID5FS_CORE_ARRAY_INTERNAL_H
+#define RAID5FS_CORE_ARRAY_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "raid5fs/array.h"
+#include "raid5fs/layout.h"
+#include "raid5fs/member.h"
+#include "raid5fs/superblock.h"
+#include "stripe.h"
+
+/* What the engine thinks of a slot (the superblock role table is the
+ * persistent form of this). */
+enum r5_slot_state {
+	R5_SLOT_IN_SYNC = 0, /* member present and trusted */
+	R5_SLOT_FAULTY,      /* failed while running; not used any more */
+	R5_SLOT_MISSING,     /* no member at assembly */
+};
+
+struct r5_slot_stats {
+	atomic_ullong reads, writes;            /* member I/O calls */
+	atomic_ullong read_bytes, write_bytes;
+	atomic_ullong read_errors, write_errors;
+};
+
+struct r5_slot {
+	struct r5_member member;      /* ops == NULL once closed or missing */
+	struct r5_superblock sb;      /* this member's superblock; a->sb_lock */
+	atomic_int state;             /* enum r5_slot_state; changes under a->sb_lock */
+	char fail_reason[160];        /* why it failed; a->sb_lock */
+	struct r5_slot_stats stats;
+};
+
+struct r5_io_stats {
+	atomic_ullong reads, writes, flushes;   /* image requests */
+	atomic_ullong read_bytes, write_bytes;
+	atomic_ullong bypass_reads;             /* reads served straight from a member */
+	atomic_ullong errors;                   /* requests that returned an error */
+};
+
+struct r5_array {
+	struct r5_geometry geo;
+	uint8_t uuid[16];
+	char name[R5_NAME_LEN];
+	uint64_t data_offset;         /* start of the data area in every member */
+	struct r5_engine_opts opts;   /* resolved: no zeros left */
+	struct r5_slot slot[R5_MAX_MEMBERS];
+	atomic_int nr_failed;         /* slots not in sync; changes under sb_lock */
+
+	pthread_mutex_t sb_lock;      /* superblocks, events, array state, slot state changes */
+	uint64_t events;              /* sb_lock */
+	uint32_t sb_state;            /* enum r5_array_state as on disk; sb_lock */
+	atomic_bool marked_active;    /* fast-path copy of sb_state == ACTIVE */
+	bool was_dirty;               /* assembled from an unclean stop */
+
+	struct r5_cache *cache;       /* NULL until started */
+	bool started;
+	uint64_t start_ns;
+	struct r5_io_stats io;
+};
+
+/* Is this slot usable for I/O right now? */
+static inline bool
+r5_slot_ok(struct r5_array *a, uint32_t slot)
+{
+	return atomic_load(&a->slot[slot].state) == R5_SLOT_IN_SYNC;
+}
+
+/* More than one member lost: the array can no longer serve. */
+static inline bool
+r5_array_is_failed(struct r5_array *a)
+{
+	return atomic_load(&a->nr_failed) > 1;
+}
+
+/* array_state.c */
+/* Marks a slot faulty after an I/O error or a detected loss, records it in
+ * the surviving superblocks (events + 1) and logs one line. */
+void r5_array_fail_slot(struct r5_array *a, uint32_t slot, const char *reason);
+/* Makes sure the superblocks say "active" before a write is accepted. */
+int r5_array_mark_active(struct r5_array *a);
+/* Writes every present member's superblock with the current state. sb_lock held. */
+int r5_array_store_superblocks_locked(struct r5_array *a);
+/* One line on stderr (the daemon's log). */
+void r5_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* member I/O with accounting; the engine's only way to touch member data. */
+int r5_array_member_read(struct r5_array *a, uint32_t slot, void *buf, size_t len, uint64_t off);
+int r5_array_member_write(struct r5_array *a, uint32_t slot, const void *buf, size_t len,
+			  uint64_t off);
+
+#endif

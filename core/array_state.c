@@ -1,0 +1,140 @@
+/* array_state.c - array-level state changes that reach the superblocks:
+ * clean -> active before the first write, a member failing, the log. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "array_internal.h"
+#include "locks.h"
+
+void
+r5_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("raid5fs: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static uint8_t
+r5_slot_role(struct r5_array *a, uint32_t slot)
+{
+	switch (atomic_load(&a->slot[slot].state)) {
+	case R5_SLOT_IN_SYNC:
+		return R5_ROLE_IN_SYNC;
+	default:
+		return R5_ROLE_FAULTY;
+	}
+}
+
+int
+r5_array_store_superblocks_locked(struct r5_array *a)
+{
+	int first_err = 0;
+
+	/* A member whose superblock cannot be written is failed; that changes
+	 * the role table, so go round again (at most N times). */
+	for (uint32_t round = 0; round <= a->geo.nr_members; round++) {
+		bool changed = false;
+
+		for (uint32_t i = 0; i < a->geo.nr_members; i++) {
+			struct r5_slot *s = &a->slot[i];
+			int err;
+
+			if (!r5_slot_ok(a, i) || !s->member.ops)
+				continue;
+			s->sb.events = a->events;
+			s->sb.state = a->sb_state;
+			for (uint32_t j = 0; j < a->geo.nr_members; j++)
+				s->sb.roles[j] = r5_slot_role(a, j);
+			err = r5_sb_store(&s->member, &s->sb);
+			if (err < 0) {
+				if (!first_err)
+					first_err = err;
+				atomic_store(&s->state, R5_SLOT_FAULTY);
+				atomic_fetch_add(&a->nr_failed, 1);
+				snprintf(s->fail_reason, sizeof(s->fail_reason),
+					 "superblock write failed: %s", strerror(-err));
+				r5_log("member %u (%s) failed: %s", i, s->member.path, s->fail_reason);
+				a->events++;
+				changed = true;
+			}
+		}
+		if (!changed)
+			break;
+	}
+	return r5_array_is_failed(a) ? (first_err ? first_err : -EIO) : 0;
+}
+
+void
+r5_array_fail_slot(struct r5_array *a, uint32_t slot, const char *reason)
+{
+	struct r5_slot *s = &a->slot[slot];
+
+	r5_mutex_lock(&a->sb_lock);
+	if (atomic_load(&s->state) != R5_SLOT_IN_SYNC) {
+		r5_mutex_unlock(&a->sb_lock);
+		return;
+	}
+	atomic_store(&s->state, R5_SLOT_FAULTY);
+	atomic_fetch_add(&a->nr_failed, 1);
+	snprintf(s->fail_reason, sizeof(s->fail_reason), "%s", reason);
+	r5_log("member %u (%s) failed: %s; array is now %s", slot, s->member.path, reason,
+	       r5_array_is_failed(a) ? "FAILED" : "degraded");
+	/* the survivors record it before anything that depends on it is acknowledged */
+	a->events++;
+	r5_array_store_superblocks_locked(a);
+	r5_mutex_unlock(&a->sb_lock);
+}
+
+int
+r5_array_mark_active(struct r5_array *a)
+{
+	int err = 0;
+
+	if (atomic_load(&a->marked_active))
+		return 0;
+	r5_mutex_lock(&a->sb_lock);
+	if (!atomic_load(&a->marked_active)) {
+		a->sb_state = R5_STATE_ACTIVE;
+		a->events++;
+		err = r5_array_store_superblocks_locked(a);
+		if (err == 0)
+			atomic_store(&a->marked_active, true);
+	}
+	r5_mutex_unlock(&a->sb_lock);
+	return err;
+}
+
+int
+r5_array_member_read(struct r5_array *a, uint32_t slot, void *buf, size_t len, uint64_t off)
+{
+	struct r5_slot *s = &a->slot[slot];
+	int err = r5_member_read(&s->member, buf, len, a->data_offset + off);
+
+	atomic_fetch_add(&s->stats.reads, 1);
+	if (err < 0)
+		atomic_fetch_add(&s->stats.read_errors, 1);
+	else
+		atomic_fetch_add(&s->stats.read_bytes, len);
+	return err;
+}
+
+int
+r5_array_member_write(struct r5_array *a, uint32_t slot, const void *buf, size_t len,
+		      uint64_t off)
+{
+	struct r5_slot *s = &a->slot[slot];
+	int err = r5_member_write(&s->member, buf, len, a->data_offset + off);
+
+	atomic_fetch_add(&s->stats.writes, 1);
+	if (err < 0)
+		atomic_fetch_add(&s->stats.write_errors, 1);
+	else
+		atomic_fetch_add(&s->stats.write_bytes, len);
+	return err;
+}

@@ -1,0 +1,308 @@
+/* assemble.c - r5_array_assemble: open the members named by the user,
+ * check that they form one array, and decide which of them to trust
+ * (md's rules, DESIGN.md section 2). Nothing on disk changes here. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "array_internal.h"
+#include "locks.h"
+#include "raid5fs/util.h"
+
+#define R5_DEFAULT_STRIPES 1024
+#define R5_DEFAULT_STRIP (4u * 1024)
+#define R5_DEFAULT_WORKERS 4
+#define R5_MAX_WORKERS 64
+
+struct r5_candidate {
+	const char *path;
+	struct r5_member member;
+	struct r5_superblock sb;
+	struct stat st;
+	bool used; /* moved into a slot */
+};
+
+static void
+r5_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+r5_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int
+r5_resolve_opts(const struct r5_engine_opts *in, const struct r5_geometry *g,
+		struct r5_engine_opts *out, char *err, size_t errlen)
+{
+	*out = in ? *in : (struct r5_engine_opts){ 0 };
+	if (!out->stripe_cache_size)
+		out->stripe_cache_size = R5_DEFAULT_STRIPES;
+	if (!out->strip_size)
+		out->strip_size = R5_DEFAULT_STRIP < g->chunk_size ? R5_DEFAULT_STRIP : g->chunk_size;
+	if (!out->nr_workers)
+		out->nr_workers = R5_DEFAULT_WORKERS;
+	if (out->stripe_cache_size < R5_MIN_STRIPES || out->stripe_cache_size > R5_MAX_STRIPES) {
+		r5_err(err, errlen, "stripe_cache_size %u is out of range (%u..%u)",
+		       out->stripe_cache_size, R5_MIN_STRIPES, R5_MAX_STRIPES);
+		return -EINVAL;
+	}
+	if (out->strip_size < R5_MIN_STRIP || out->strip_size > R5_MAX_STRIP ||
+	    (out->strip_size & (out->strip_size - 1)) || out->strip_size > g->chunk_size) {
+		r5_err(err, errlen,
+		       "strip_size %u must be a power of two from 4 KiB to 256 KiB and at most the chunk size (%u)",
+		       out->strip_size, g->chunk_size);
+		return -EINVAL;
+	}
+	if (out->nr_workers > R5_MAX_WORKERS) {
+		r5_err(err, errlen, "workers %u is out of range (1..%u)", out->nr_workers,
+		       R5_MAX_WORKERS);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static bool
+r5_same_geometry(const struct r5_superblock *x, const struct r5_superblock *y)
+{
+	return x->nr_members == y->nr_members && x->chunk_size == y->chunk_size &&
+	       x->layout == y->layout && x->data_offset == y->data_offset &&
+	       x->data_size == y->data_size;
+}
+
+/* Opens every path and reads its superblock. */
+static int
+r5_load_candidates(const char *const *paths, int n, struct r5_candidate *cand, char *err,
+		   size_t errlen)
+{
+	for (int i = 0; i < n; i++) {
+		struct r5_candidate *c = &cand[i];
+		enum r5_sb_status st;
+		int ret;
+
+		c->path = paths[i];
+		ret = r5_member_open_file(&c->member, paths[i], 0);
+		if (ret < 0) {
+			r5_err(err, errlen, "%s: cannot open: %s", paths[i], strerror(-ret));
+			return ret;
+		}
+		if (stat(paths[i], &c->st) < 0) {
+			ret = -errno;
+			r5_err(err, errlen, "%s: cannot stat: %s", paths[i], strerror(errno));
+			return ret;
+		}
+		for (int j = 0; j < i; j++)
+			if (cand[j].st.st_dev == c->st.st_dev && cand[j].st.st_ino == c->st.st_ino) {
+				r5_err(err, errlen, "%s: listed twice (same file as %s)", paths[i],
+				       cand[j].path);
+				return -EINVAL;
+			}
+		st = r5_sb_load(&c->member, &c->sb);
+		if (st != R5_SB_OK) {
+			r5_err(err, errlen, "%s: %s", paths[i], r5_sb_status_str(st));
+			return st == R5_SB_IO_ERROR ? -EIO : -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* The array uuid that most candidates carry (ties: the first seen). */
+static const struct r5_candidate *
+r5_majority(const struct r5_candidate *cand, int n)
+{
+	int best = 0, best_count = 0;
+
+	for (int i = 0; i < n; i++) {
+		int count = 0;
+
+		for (int j = 0; j < n; j++)
+			count += !memcmp(cand[i].sb.array_uuid, cand[j].sb.array_uuid, 16);
+		if (count > best_count) {
+			best = i;
+			best_count = count;
+		}
+	}
+	return &cand[best];
+}
+
+int
+r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *opts,
+		  struct r5_array **out, char *err, size_t errlen)
+{
+	struct r5_candidate *cand = NULL, *by_slot[R5_MAX_MEMBERS] = { NULL };
+	const struct r5_candidate *ref;
+	struct r5_array *a = NULL;
+	uint64_t max_events = 0;
+	char uuid[40], other[40];
+	uint32_t nmembers, missing = 0;
+	int ret;
+
+	if (n < 1 || n > R5_MAX_MEMBERS) {
+		r5_err(err, errlen, "%d member files given; an array has %d to %d", n,
+		       R5_MIN_MEMBERS, R5_MAX_MEMBERS);
+		return -EINVAL;
+	}
+	cand = calloc((size_t)n, sizeof(*cand));
+	if (!cand)
+		return -ENOMEM;
+	ret = r5_load_candidates(paths, n, cand, err, errlen);
+	if (ret < 0)
+		goto out;
+
+	/* One array, one geometry. */
+	ref = r5_majority(cand, n);
+	r5_uuid_format(ref->sb.array_uuid, uuid);
+	nmembers = ref->sb.nr_members;
+	for (int i = 0; i < n; i++) {
+		struct r5_candidate *c = &cand[i];
+
+		if (memcmp(c->sb.array_uuid, ref->sb.array_uuid, 16)) {
+			r5_uuid_format(c->sb.array_uuid, other);
+			r5_err(err, errlen, "%s: member of another array (%s, the others are %s)",
+			       c->path, other, uuid);
+			ret = -EINVAL;
+			goto out;
+		}
+		if (!r5_same_geometry(&c->sb, &ref->sb)) {
+			r5_err(err, errlen, "%s: geometry differs from %s (members, chunk, layout or size)",
+			       c->path, ref->path);
+			ret = -EINVAL;
+			goto out;
+		}
+		if (c->sb.role >= nmembers) {
+			r5_err(err, errlen, "%s: slot %u out of range", c->path, c->sb.role);
+			ret = -EINVAL;
+			goto out;
+		}
+		if (by_slot[c->sb.role]) {
+			r5_err(err, errlen, "%s: claims slot %u, which %s already holds", c->path,
+			       c->sb.role, by_slot[c->sb.role]->path);
+			ret = -EINVAL;
+			goto out;
+		}
+		by_slot[c->sb.role] = c;
+		int64_t size = r5_member_size(&c->member);
+		if (size >= 0 && (uint64_t)size < c->sb.data_offset + c->sb.data_size) {
+			r5_err(err, errlen, "%s: too small (%lld bytes, the array needs %llu)",
+			       c->path, (long long)size,
+			       (unsigned long long)(c->sb.data_offset + c->sb.data_size));
+			ret = -EINVAL;
+			goto out;
+		}
+		if (c->sb.events > max_events)
+			max_events = c->sb.events;
+	}
+	if ((uint32_t)n > nmembers) {
+		r5_err(err, errlen, "%d member files given, but the array has %u members", n, nmembers);
+		ret = -EINVAL;
+		goto out;
+	}
+
+	/* The newest superblock is the truth. A member more than one event
+	 * behind, or one the newest superblock calls faulty, is stale: it
+	 * missed writes and must be rebuilt, never trusted (md's rule). */
+	const struct r5_candidate *newest = NULL;
+	for (uint32_t s = 0; s < nmembers; s++)
+		if (by_slot[s] && (!newest || by_slot[s]->sb.events > newest->sb.events))
+			newest = by_slot[s];
+	char missing_desc[256] = "";
+	size_t mlen = 0;
+	for (uint32_t s = 0; s < nmembers; s++) {
+		struct r5_candidate *c = by_slot[s];
+		const char *why = NULL;
+
+		if (!c)
+			why = "not given";
+		else if (c->sb.events + 1 < max_events)
+			why = "stale";
+		else if (newest->sb.roles[s] != R5_ROLE_IN_SYNC)
+			why = "marked faulty";
+		if (!why)
+			continue;
+		missing++;
+		mlen += (size_t)snprintf(missing_desc + mlen, sizeof(missing_desc) - mlen,
+					 "%sslot %u (%s%s%s)", mlen ? ", " : "", s,
+					 c ? c->path : "", c ? ": " : "", why);
+		if (mlen >= sizeof(missing_desc))
+			mlen = sizeof(missing_desc) - 1;
+		if (c && why[0] == 's')
+			r5_log("warning: %s is stale (events %llu, newest %llu): not used", c->path,
+			       (unsigned long long)c->sb.events, (unsigned long long)max_events);
+		by_slot[s] = NULL;
+	}
+	if (missing > 1) {
+		r5_err(err, errlen, "%u members missing, a RAID-5 survives only one: %s", missing,
+		       missing_desc);
+		ret = -EINVAL;
+		goto out;
+	}
+
+	a = calloc(1, sizeof(*a));
+	if (!a) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	r5_sb_geometry(&newest->sb, &a->geo);
+	ret = r5_resolve_opts(opts, &a->geo, &a->opts, err, errlen);
+	if (ret < 0)
+		goto out;
+	if (missing == 1 && newest->sb.state == R5_STATE_ACTIVE && !a->opts.force) {
+		r5_err(err, errlen,
+		       "array was not stopped cleanly and is degraded (%s): parity may not match the data "
+		       "(the RAID-5 write hole); use --force to start it anyway",
+		       missing_desc);
+		ret = -EINVAL;
+		goto out;
+	}
+	memcpy(a->uuid, newest->sb.array_uuid, 16);
+	memcpy(a->name, newest->sb.name, sizeof(a->name));
+	a->data_offset = newest->sb.data_offset;
+	a->events = max_events;
+	a->sb_state = newest->sb.state;
+	a->was_dirty = newest->sb.state == R5_STATE_ACTIVE;
+	r5_mutex_init(&a->sb_lock);
+	for (uint32_t s = 0; s < nmembers; s++) {
+		struct r5_slot *slot = &a->slot[s];
+
+		if (by_slot[s]) {
+			slot->member = by_slot[s]->member;
+			slot->sb = by_slot[s]->sb;
+			by_slot[s]->used = true;
+			atomic_store(&slot->state, R5_SLOT_IN_SYNC);
+		} else {
+			atomic_store(&slot->state, R5_SLOT_MISSING);
+			atomic_fetch_add(&a->nr_failed, 1);
+			snprintf(slot->fail_reason, sizeof(slot->fail_reason), "%s", missing_desc);
+			/* keep the path the user gave for this slot, if any */
+			for (int i = 0; i < n; i++)
+				if (cand[i].sb.role == s)
+					snprintf(slot->member.path, sizeof(slot->member.path), "%s",
+						 cand[i].path);
+		}
+	}
+	if (missing)
+		r5_log("warning: starting degraded: %s", missing_desc);
+	if (a->was_dirty)
+		r5_log("warning: array was not stopped cleanly; parity is suspect until resynced");
+	*out = a;
+	a = NULL;
+	ret = 0;
+out:
+	for (int i = 0; i < n && cand; i++)
+		if (!cand[i].used)
+			r5_member_close(&cand[i].member);
+	free(cand);
+	free(a);
+	return ret;
+}

@@ -1,0 +1,331 @@
+/* stripe.h - the stripe_head cache (private to core/).
+ *
+ * This is raid5fs's version of md's raid5 stripe cache (DESIGN.md section 4,
+ * seeds 000 and 002). Read this comment before touching stripe_*.c.
+ *
+ * WHAT A STRIPE_HEAD IS
+ * A stripe_head ("sh") covers one strip of every member at the same member
+ * offset: strip_size bytes per member, sh->sector = member offset / strip.
+ * It owns one page (strip_size bytes, 64-byte aligned) per member. The pool
+ * is allocated once at start; nothing on the I/O path allocates memory.
+ *
+ * BLOCK STATE (sh->dev[i].flags, protected by sh->lock)
+ *   R5_UPTODATE  the page holds the block's current content (what is on the
+ *                member, or newer).
+ *   R5_DIRTY     the page is newer than the member and must be written.
+ *                A FUSE write is acknowledged once its data is in a page and
+ *                the parity page is recomputed: from then on the stripe is
+ *                dirty until the write-back completes (write-back cache).
+ *   R5_LOCKED    an operation (member I/O or a compute item) owns the page.
+ *   R5_WANTREAD/R5_WANTWRITE  chosen by handle_stripe, issued at its end.
+ *   R5_OVERWRITE pending writes cover the whole strip: no pre-read needed.
+ * Allowed transitions: !UPTODATE -> (read | compute) -> UPTODATE;
+ *   UPTODATE -> (drain | reconstruct) -> UPTODATE|DIRTY -> (write) -> UPTODATE.
+ * A page is only changed while LOCKED by the one operation that locked it.
+ *
+ * STRIPE STATE (sh->state, atomic bits) and WORK IN FLIGHT
+ * The state is per stripe, not per block (seed 000): handle_stripe looks at
+ * the stripe only when nothing is in flight on it (sh->inflight == 0), picks
+ * the next step, flags it and returns. It never waits. Steps:
+ *   1. failed array: fail every pending request with -EIO;
+ *   2. dirty pages: write them back (one I/O work item per member);
+ *   3. pending reads/writes whose pages are missing: pre-read them (writes
+ *      may be parked on the delayed list first, see below);
+ *   4. everything needed is up to date: one compute work item runs, in
+ *      order, BIOFILL (copy pages to readers), COMPUTE (rebuild a missing
+ *      member's page from the others), PREXOR (P ^= old data, rmw),
+ *      BIODRAIN (copy writers' data into pages), RECONSTRUCT (rmw: P ^= new
+ *      data; rcw: P = XOR of all data pages).
+ * Every work item holds one count on the stripe; its completion updates the
+ * block flags under sh->lock, sets STRIPE_HANDLE and puts the count, so the
+ * stripe comes back to handle_stripe when the last one finishes.
+ *
+ * RMW OR RCW
+ * Per stripe, count the pages each needs that are not up to date: rmw needs
+ * the old data of every written block and the old parity; rcw needs every
+ * data block that is not completely overwritten. The cheaper wins (rcw on a
+ * tie); a full-stripe write needs no read at all. A stripe with a missing
+ * member always uses rcw after computing the missing page, so every page is
+ * up to date before parity is rebuilt.
+ *
+ * LISTS
+ *   inactive[h]  free stripes of hash partition h, count 0. They stay in the
+ *                hash with their pages, so a later access is a cache hit,
+ *                until get_active_stripe reuses them (LRU order).
+ *   handle       count 0, STRIPE_HANDLE set: a worker will run handle_stripe.
+ *   delayed      count 0, wants pre-reads for a partial write: held back so
+ *                a following write can complete the stripe (md's delayed
+ *                list). Workers move them to handle when they run out of
+ *                other work (md's unplug), setting STRIPE_PREREAD_ACTIVE.
+ *   op_queue     work items (compute, member I/O) waiting for a worker.
+ * A stripe with count > 0 is on no list.
+ *
+ * REFERENCE COUNT (sh->count, atomic)
+ * Whoever uses a stripe holds a count: a FUSE thread while it attaches a
+ * request, a worker while it runs handle_stripe, each work item in flight.
+ * r5_stripe_put at count 0 puts the stripe on handle, delayed or inactive
+ * as its bits say. 0 -> 1 and 1 -> 0 transitions happen under the stripe's
+ * partition lock, or under device_lock for stripes on handle/delayed; other
+ * increments and decrements are lock-free.
+ *
+ * RUNNING OUT OF STRIPES (seed 002)
+ * A get that finds its partition's inactive list empty marks the partition
+ * blocked and sleeps until the list is non-empty AND fewer than 3/4 of the
+ * partition is active (or it was never blocked). Without this hysteresis
+ * each freed stripe wakes one waiter and the cache thrashes. The rule is
+ * applied per partition so that all its state lives under one lock.
+ *
+ * LOCKS, in the order they are taken:
+ *   cache->flush_serial    one flush at a time
+ *   part[h].lock           hash chains and inactive list of partition h,
+ *                          part[h] counters; stripe sectors with
+ *                          sector % R5_NR_PARTITIONS == h live here
+ *   cache->device_lock     handle, delayed, op_queue, worker wakeups
+ *   sh->lock               block flags, pending segments, sh->ops, inflight
+ *   cache->flush_lock      flush_pending
+ *   req->lock              a request's pending count and error
+ * Eight partitions: with two cores, a FUSE thread and a worker rarely want
+ * the same one, and eight keeps each partition's pool large enough for the
+ * 3/4 rule to mean something with the smallest cache (64 stripes).
+ */
+#ifndef RAID5FS_CORE_STRIPE_H
+#define RAID5FS_CORE_STRIPE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "list.h"
+
+struct r5_array;
+
+#define R5_NR_PARTITIONS 8
+#define R5_MIN_STRIPES 64
+#define R5_MAX_STRIPES 65536
+#define R5_MIN_STRIP (4u * 1024)
+#define R5_MAX_STRIP (256u * 1024)
+#define R5_SECTOR 512u /* granularity of overwrite tracking */
+
+/* block flags: sh->dev[i].flags */
+enum {
+	R5_UPTODATE = 1u << 0,
+	R5_DIRTY = 1u << 1,
+	R5_LOCKED = 1u << 2,
+	R5_WANTREAD = 1u << 3,
+	R5_WANTWRITE = 1u << 4,
+	R5_OVERWRITE = 1u << 5,
+};
+
+/* stripe bits: sh->state */
+enum {
+	STRIPE_HANDLE = 1u << 0,
+	STRIPE_DELAYED = 1u << 1,
+	STRIPE_PREREAD_ACTIVE = 1u << 2,
+	STRIPE_ACTIVE = 1u << 3,
+	STRIPE_FLUSH = 1u << 4,
+};
+
+/* compute steps of one compute work item: sh->ops.request */
+enum {
+	R5_OP_BIOFILL = 1u << 0,
+	R5_OP_COMPUTE = 1u << 1,
+	R5_OP_PREXOR = 1u << 2,
+	R5_OP_BIODRAIN = 1u << 3,
+	R5_OP_RECONSTRUCT = 1u << 4,
+};
+
+/* which list a stripe with count 0 is on */
+enum r5_stripe_list { R5_LIST_NONE, R5_LIST_INACTIVE, R5_LIST_HANDLE, R5_LIST_DELAYED };
+
+/* One user request (an image read or write), split over stripes. */
+struct r5_req {
+	pthread_mutex_t lock; /* protects pending and error */
+	pthread_cond_t done;  /* signalled when pending reaches 0 */
+	uint32_t pending;     /* segments not completed yet */
+	int error;            /* first error (negative errno), 0 if none */
+};
+
+/* The part of a request that falls in one page of one stripe. */
+struct r5_seg {
+	struct r5_seg *next; /* on dev->toread/towrite or sh->ops lists */
+	struct r5_req *req;
+	uint8_t *buf;        /* the user's bytes (read into / written from) */
+	uint32_t off, len;   /* inside the page */
+};
+
+enum r5_work_kind { R5_WORK_COMPUTE, R5_WORK_READ, R5_WORK_WRITE };
+
+/* A unit of work for the worker pool, embedded in the stripe (one compute
+ * item per stripe, one I/O item per member), so queueing never allocates. */
+struct r5_work {
+	struct r5_list node;     /* on cache->op_queue, protected by device_lock */
+	struct stripe_head *sh;
+	uint8_t kind;            /* enum r5_work_kind */
+	uint8_t dev;             /* member index for I/O */
+};
+
+struct r5_dev {
+	uint8_t *page;           /* strip_size bytes, 64-byte aligned */
+	uint32_t flags;          /* R5_* block flags; sh->lock */
+	struct r5_seg *toread;   /* pending reads; sh->lock */
+	struct r5_seg *towrite;  /* pending writes, oldest first; sh->lock */
+	struct r5_seg **towrite_tail;
+	uint64_t *cover;         /* 512-byte sectors covered by towrite; sh->lock */
+	int io_result;           /* result of the last I/O item (worker -> completion) */
+	struct r5_work io;       /* this member's I/O work item */
+};
+
+/* What the running compute item does; set by handle_stripe under sh->lock,
+ * then owned by the work item until it completes. */
+struct r5_ops {
+	uint32_t request;          /* R5_OP_* bits */
+	bool rmw;                  /* RECONSTRUCT as rmw (else rcw) */
+	int target;                /* member computed by R5_OP_COMPUTE */
+	struct r5_seg *fill[32];   /* reads served by BIOFILL, per member */
+	struct r5_seg *drain[32];  /* writes drained by BIODRAIN, per member */
+};
+
+struct stripe_head {
+	struct stripe_head *hash_next; /* hash chain; part[hash_idx].lock */
+	struct r5_list lru;            /* inactive/handle/delayed node */
+	uint8_t on_list;               /* enum r5_stripe_list; the lock of that list */
+	uint8_t hashed;                /* in the hash; part lock */
+	uint8_t hash_idx;              /* partition, fixed at allocation */
+	uint64_t sector;               /* stripe number; part lock */
+	atomic_uint count;             /* reference count, see above */
+	atomic_uint state;             /* STRIPE_* bits */
+	pthread_mutex_t lock;          /* see LOCKS above */
+	uint32_t inflight;             /* work items in flight; sh->lock */
+	uint32_t pd_idx;               /* parity member of this stripe; set at init */
+	struct r5_ops ops;             /* sh->lock, then the compute item */
+	struct r5_work compute;        /* the compute work item */
+	struct r5_cache *cache;
+	struct r5_dev dev[];           /* nr_members entries */
+};
+
+/* One hash partition. */
+struct r5_partition {
+	pthread_mutex_t lock;          /* everything in this struct + its hash chains */
+	pthread_cond_t wait_for_stripe;
+	struct r5_list inactive;       /* free stripes, LRU first */
+	uint32_t size;                 /* stripes in this partition */
+	uint32_t active;               /* stripes not on inactive */
+	uint32_t waiters;              /* threads sleeping in get */
+	bool blocked;                  /* ran dry: hysteresis in force */
+};
+
+struct r5_cache_stats {
+	atomic_ullong hits, misses;    /* get_active_stripe found / took a stripe */
+	atomic_ullong waits;           /* gets that had to sleep for a free stripe */
+	atomic_ullong rmw, rcw;        /* parity updates by method */
+	atomic_ullong full_stripe;     /* rcw with no pre-read */
+	atomic_ullong delayed;         /* stripes parked on the delayed list */
+	atomic_ullong prereads;        /* member reads issued by handle_stripe */
+	atomic_ullong writebacks;      /* member writes issued */
+	atomic_ullong computes;        /* pages rebuilt from parity */
+};
+
+struct r5_cache {
+	struct r5_array *array;
+	uint32_t nr_members;
+	uint32_t strip_size;
+	uint32_t nr_stripes;
+	uint32_t strips_per_chunk;
+	uint32_t cover_words;          /* uint64_t words per dev->cover */
+	struct stripe_head **pool;     /* nr_stripes stripes */
+	uint8_t *pages;                /* every stripe's pages, one allocation */
+	uint64_t *cover;               /* every dev's cover words, one allocation */
+	struct stripe_head **hash;     /* hash_size buckets, partitioned by bucket % R5_NR_PARTITIONS */
+	uint32_t hash_size;
+	struct r5_partition part[R5_NR_PARTITIONS];
+
+	pthread_mutex_t device_lock;   /* handle, delayed, op_queue, stopping, idle workers */
+	pthread_cond_t work_cond;      /* workers sleep here */
+	struct r5_list handle_list;
+	struct r5_list delayed_list;
+	struct r5_list op_queue;
+	uint32_t nr_delayed;
+	bool stopping;
+	atomic_uint plugged;           /* requests being attached right now (md's plug) */
+	atomic_uint get_waiters;       /* threads waiting for a free stripe */
+
+	pthread_t *workers;
+	uint32_t nr_workers;
+	uint32_t workers_started;
+
+	pthread_mutex_t flush_serial;  /* one flush at a time */
+	pthread_mutex_t flush_lock;    /* flush_pending */
+	pthread_cond_t flush_cond;
+	uint32_t flush_pending;        /* STRIPE_FLUSH stripes still dirty */
+
+	struct r5_cache_stats stats;
+};
+
+/* stripe_cache.c: pool, hash, lists, reference counts */
+int r5_cache_create(struct r5_array *a, uint32_t nr_stripes, uint32_t strip_size,
+		    struct r5_cache **out);
+void r5_cache_destroy(struct r5_cache *c);
+struct stripe_head *r5_stripe_get(struct r5_cache *c, uint64_t sector);
+void r5_stripe_put(struct stripe_head *sh);
+/* Looks for a stripe with work pending or dirty pages, without taking it:
+ * true if the sector must go through the cache rather than bypass it. */
+bool r5_stripe_busy(struct r5_cache *c, uint64_t sector);
+/* Counts for status and tests: stripes active, on inactive, handle, delayed. */
+void r5_cache_counts(struct r5_cache *c, uint32_t *active, uint32_t *inactive,
+		     uint32_t *handle, uint32_t *delayed);
+
+/* stripe_request.c: attach request segments to a stripe */
+void r5_stripe_add_read(struct stripe_head *sh, int dev, struct r5_seg *seg);
+void r5_stripe_add_write(struct stripe_head *sh, int dev, struct r5_seg *seg);
+void r5_req_init(struct r5_req *req, uint32_t pending);
+void r5_req_complete(struct r5_req *req, int error);
+int r5_req_wait(struct r5_req *req);
+void r5_req_destroy(struct r5_req *req);
+
+/* stripe_handle.c: the state machine */
+void r5_handle_stripe(struct stripe_head *sh);
+
+/* stripe_work.c: worker pool and work items */
+int r5_workers_start(struct r5_cache *c, uint32_t nr_workers);
+void r5_workers_stop(struct r5_cache *c);
+/* Queues a work item; the caller has taken a count for it. */
+void r5_work_queue(struct r5_cache *c, struct r5_work *w);
+
+/* Tells a waiting flush when the stripe has no dirty page left. sh->lock held. */
+void r5_stripe_check_clean(struct stripe_head *sh);
+/* Unplug: lets workers release delayed stripes once requests are attached. */
+void r5_cache_unplug(struct r5_cache *c);
+
+/* stripe_flush.c */
+int r5_cache_flush(struct r5_cache *c);
+/* Called under sh->lock when a stripe's last dirty page is written. */
+void r5_flush_stripe_clean(struct stripe_head *sh);
+
+static inline bool
+r5_test_bit(atomic_uint *v, unsigned bit)
+{
+	return (atomic_load(v) & bit) != 0;
+}
+static inline void
+r5_set_bit(atomic_uint *v, unsigned bit)
+{
+	atomic_fetch_or(v, bit);
+}
+static inline void
+r5_clear_bit(atomic_uint *v, unsigned bit)
+{
+	atomic_fetch_and(v, ~bit);
+}
+static inline bool
+r5_test_and_clear_bit(atomic_uint *v, unsigned bit)
+{
+	return (atomic_fetch_and(v, ~bit) & bit) != 0;
+}
+static inline bool
+r5_test_and_set_bit(atomic_uint *v, unsigned bit)
+{
+	return (atomic_fetch_or(v, bit) & bit) != 0;
+}
+
+#endif

@@ -1,0 +1,122 @@
+/* superblock.h - the member file's metadata (DESIGN.md section 2).
+ *
+ * On-disk layout of a member file (all integers little-endian):
+ *
+ *   offset      size      what
+ *   0           4 KiB     superblock copy 0
+ *   4 KiB       4 KiB     superblock copy 1
+ *   8 KiB       56 KiB    unused (zero)
+ *   64 KiB      960 KiB   write-intent bitmap (one bit per region)
+ *   1 MiB       3 MiB     reserved: per-block checksums, parity log (later)
+ *   4 MiB       ...       data area (data_offset, data_size in the superblock)
+ *
+ * Torn writes: the two copies are never written at the same time. A store
+ * bumps the generation and writes copy (generation % 2), then syncs; the
+ * other copy still holds the previous generation. A load reads both and
+ * takes the valid one (magic, version, SHA-256) with the higher generation.
+ *
+ * Encoded superblock (one 4 KiB block):
+ *   0    u32  magic "R5FS" (0x53463552 read as LE)   4   u32 version
+ *   8    u8[16] array uuid                          24  u8[16] member uuid
+ *   40   u64 generation     48  u64 events     56  u64 ctime (s)   64  u64 utime (s)
+ *   72   u32 role (slot)    76  u32 nr_members 80  u32 chunk_size  84  u32 layout
+ *   88   u64 data_offset    96  u64 data_size (per member)
+ *   104  u32 state          108 u32 flags
+ *   112  u64 resync_offset  120 u64 recovery_offset
+ *   128  u64 bitmap_offset  136 u64 bitmap_size   144 u64 bitmap_region_size
+ *   152  u64 reserved_offset 160 u64 reserved_size
+ *   168  u8[32] roles (enum r5_role per slot)
+ *   200  u8[64] array name (NUL padded)
+ *   264 .. 4063 zero
+ *   4064 u8[32] SHA-256 of bytes 0..4063
+ */
+#ifndef RAID5FS_SUPERBLOCK_H
+#define RAID5FS_SUPERBLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "raid5fs/layout.h"
+#include "raid5fs/member.h"
+
+#define R5_SB_MAGIC 0x53463552u /* "R5FS" */
+#define R5_SB_VERSION 1u
+#define R5_SB_SIZE 4096u
+#define R5_SB_COPY_OFFSET(i) ((uint64_t)(i) * R5_SB_SIZE)
+#define R5_BITMAP_OFFSET (64u * 1024)
+#define R5_BITMAP_SIZE (960u * 1024)
+#define R5_RESERVED_OFFSET (1024u * 1024)
+#define R5_RESERVED_SIZE (3u * 1024 * 1024)
+#define R5_DATA_OFFSET (4u * 1024 * 1024)
+#define R5_DEFAULT_BITMAP_REGION (64ull * 1024 * 1024)
+#define R5_NAME_LEN 64
+
+/* "all done" value of resync_offset / recovery_offset */
+#define R5_OFFSET_DONE UINT64_MAX
+
+enum r5_array_state {
+	R5_STATE_CLEAN = 0,  /* every write flushed, parity consistent */
+	R5_STATE_ACTIVE = 1, /* writes may be in flight: resync after a crash */
+};
+
+enum r5_role {
+	R5_ROLE_IN_SYNC = 0,    /* active member, data valid */
+	R5_ROLE_FAULTY = 1,     /* failed; must not be trusted */
+	R5_ROLE_REBUILDING = 2, /* valid below its recovery_offset */
+	R5_ROLE_SPARE = 3,
+	R5_ROLE_EMPTY = 0xff, /* slot has no member */
+};
+
+struct r5_superblock {
+	uint32_t version;
+	uint8_t array_uuid[16];
+	uint8_t member_uuid[16];
+	uint64_t generation; /* bumped by every store; picks the newer copy */
+	uint64_t events;     /* bumped by every array-level change (md's events) */
+	uint64_t ctime, utime;
+	uint32_t role; /* this member's slot, 0..nr_members-1 */
+	uint32_t nr_members, chunk_size, layout;
+	uint64_t data_offset, data_size;
+	uint32_t state; /* enum r5_array_state */
+	uint32_t flags; /* none defined yet; must be 0 */
+	uint64_t resync_offset;   /* member offset below which parity is trusted */
+	uint64_t recovery_offset; /* this member's rebuild checkpoint */
+	uint64_t bitmap_offset, bitmap_size, bitmap_region_size;
+	uint64_t reserved_offset, reserved_size;
+	uint8_t roles[R5_MAX_MEMBERS]; /* enum r5_role; slots >= nr_members EMPTY */
+	char name[R5_NAME_LEN];        /* NUL-terminated, may be empty */
+};
+
+enum r5_sb_status {
+	R5_SB_OK = 0,
+	R5_SB_BAD_MAGIC,    /* not a raid5fs member */
+	R5_SB_BAD_VERSION,  /* written by a newer format */
+	R5_SB_BAD_CHECKSUM, /* corrupt or torn */
+	R5_SB_BAD_FIELD,    /* checksum fine but a field is out of range */
+	R5_SB_IO_ERROR,
+};
+const char *r5_sb_status_str(enum r5_sb_status st);
+
+/* Fills a superblock with the defaults for a new array member (layout of
+ * the metadata area as above, clean, events 1, fresh member uuid). */
+void r5_sb_init(struct r5_superblock *sb, const uint8_t array_uuid[16],
+		const struct r5_geometry *g, uint32_t role);
+
+/* Geometry described by a superblock. */
+void r5_sb_geometry(const struct r5_superblock *sb, struct r5_geometry *g);
+
+/* Encodes into buf (R5_SB_SIZE bytes), checksum included. */
+void r5_sb_encode(const struct r5_superblock *sb, uint8_t *buf);
+/* Decodes and validates one copy (len must be >= R5_SB_SIZE). */
+enum r5_sb_status r5_sb_decode(const uint8_t *buf, size_t len, struct r5_superblock *sb);
+
+/* Reads both copies, returns the newest valid one. On failure returns the
+ * status of the "best" failure (BAD_VERSION/BAD_FIELD over BAD_CHECKSUM over
+ * BAD_MAGIC), so the caller can say why. */
+enum r5_sb_status r5_sb_load(struct r5_member *m, struct r5_superblock *sb);
+
+/* sb->generation++, sb->utime = now, writes copy (generation % 2) and
+ * syncs the member. 0 or -errno. */
+int r5_sb_store(struct r5_member *m, struct r5_superblock *sb);
+
+#endif

@@ -1,0 +1,20 @@
+/* util.h - small helpers shared by core, fuse and tools. */
+#ifndef RAID5FS_UTIL_H
+#define RAID5FS_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* "4096", "64K", "1M", "3G", "1T" (binary units, case-insensitive, optional
+ * trailing "iB"/"B"). 0 or -EINVAL (garbage, overflow, empty). */
+int r5_parse_size(const char *s, uint64_t *out);
+/* "64 KiB", "1.5 GiB": human form into buf; returns buf. */
+char *r5_format_size(uint64_t bytes, char *buf, size_t len);
+/* Fills n bytes from /dev/urandom (falls back to a time-seeded generator). */
+void r5_random_bytes(void *buf, size_t n);
+/* Formats a 16-byte uuid as 8-4-4-4-12 hex into buf (>= 37 bytes). */
+void r5_uuid_format(const uint8_t uuid[16], char *buf);
+/* Monotonic clock in nanoseconds. */
+uint64_t r5_now_ns(void);
+
+#endif

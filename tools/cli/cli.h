@@ -1,0 +1,58 @@
+/* cli.h - the raid5fs command: one cmd_*.c per subcommand, shared helpers
+ * in cli_util.c.
+ *
+ * Conventions (DESIGN.md section 1): an error is ONE line on stderr,
+ * "raid5fs: <file or subcommand>: <reason>", and changes nothing. Exit
+ * status 0 = success, 1 = error, 2 = usage error.
+ */
+#ifndef RAID5FS_CLI_H
+#define RAID5FS_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CLI_OK 0
+#define CLI_ERR 1
+#define CLI_USAGE 2
+
+/* Subcommands: argv[0] is the subcommand name. Return the exit status. */
+int cmd_create(int argc, char **argv);
+int cmd_mount(int argc, char **argv);
+int cmd_umount(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_examine(int argc, char **argv);
+
+/* "raid5fs: <what>: <reason>\n" on stderr; returns CLI_ERR. */
+int cli_error(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "raid5fs: <cmd>: <reason> (see 'raid5fs <cmd> --help')\n"; returns CLI_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The message for an option getopt_long() did not accept (opterr must be
+ * 0); returns CLI_USAGE. */
+int cli_bad_option(const char *cmd, char **argv, int optc);
+
+/* Option values; on error print a usage error naming opt and return
+ * CLI_USAGE, else 0. */
+int cli_parse_size(const char *cmd, const char *opt, const char *s, uint64_t *out);
+int cli_parse_u32(const char *cmd, const char *opt, const char *s, uint32_t *out);
+
+/* An absolute path for path that does not need path itself to be
+ * reachable (a stale FUSE mount point fails stat with ENOTCONN): realpath
+ * of the parent directory + the last component. 0 or -errno. */
+int cli_abspath(const char *path, char *out, size_t outlen);
+
+/* Looks up abspath in /proc/self/mountinfo (the last, i.e. top, mount
+ * there). 1 and its type in fstype ("fuse.raid5fs"), 0 if nothing is
+ * mounted there, -errno if mountinfo cannot be read. */
+int cli_mount_lookup(const char *abspath, char *fstype, size_t fslen);
+
+/* Checks that mnt is a raid5fs mount; on failure prints the error and
+ * returns CLI_ERR. abs receives the absolute mount point (PATH_MAX). */
+int cli_require_raid5fs_mount(const char *mnt, char *abs);
+
+/* Reads a whole (small, procfs-like) file into a NUL-terminated malloc'd
+ * buffer. 0 or -errno. */
+int cli_read_file(const char *path, char **buf, size_t *len);
+
+#endif
