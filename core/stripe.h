@@ -189,7 +189,9 @@ struct r5_ops {
 struct stripe_head {
 	struct stripe_head *hash_next; /* hash chain; part[hash_idx].lock */
 	struct r5_list lru;            /* inactive/handle/delayed node */
-	uint8_t on_list;               /* enum r5_stripe_list; the lock of that list */
+	atomic_uchar on_list;          /* enum r5_stripe_list; changed under the lock of
+	                                * the list it leaves or joins; "is it INACTIVE"
+	                                * is stable under the partition lock */
 	uint8_t hashed;                /* in the hash; part lock */
 	uint8_t hash_idx;              /* partition, fixed at allocation */
 	uint64_t sector;               /* stripe number; part lock */

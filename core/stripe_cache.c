@@ -66,6 +66,8 @@ r5_stripe_init(struct r5_cache *c, struct stripe_head *sh, uint64_t sector)
 		r5_hash_remove(c, sh);
 	sh->sector = sector;
 	atomic_store(&sh->state, 0);
+	/* block state belongs to sh->lock even on a free stripe (flush reads it) */
+	r5_mutex_lock(&sh->lock);
 	sh->inflight = 0;
 	sh->pd_idx = r5_layout_parity_member(g, sector / c->strips_per_chunk);
 	memset(&sh->ops, 0, sizeof(sh->ops));
@@ -78,6 +80,7 @@ r5_stripe_init(struct r5_cache *c, struct stripe_head *sh, uint64_t sector)
 		dev->towrite_tail = &dev->towrite;
 		memset(dev->cover, 0, c->cover_words * sizeof(uint64_t));
 	}
+	r5_mutex_unlock(&sh->lock);
 	r5_hash_insert(c, sh);
 }
 
