@@ -12,7 +12,9 @@
 #include "raid5fs/layout.h"
 #include "raid5fs/member.h"
 #include "raid5fs/superblock.h"
+#include "bitmap.h"
 #include "stripe.h"
+#include "sync.h"
 
 /* What the engine thinks of a slot (the superblock role table is the
  * persistent form of this). */
@@ -20,6 +22,7 @@ enum r5_slot_state {
 	R5_SLOT_IN_SYNC = 0, /* member present and trusted */
 	R5_SLOT_FAULTY,      /* failed while running; not used any more */
 	R5_SLOT_MISSING,     /* no member at assembly */
+	R5_SLOT_REBUILDING,  /* replacement: valid below the recovery checkpoint */
 };
 
 struct r5_slot_stats {
@@ -51,6 +54,7 @@ struct r5_array {
 	struct r5_engine_opts opts;   /* resolved: no zeros left */
 	struct r5_slot slot[R5_MAX_MEMBERS];
 	atomic_int nr_failed;         /* slots not in sync; changes under sb_lock */
+	struct r5_member retired[R5_MAX_MEMBERS]; /* replaced members, closed at stop; sb_lock */
 
 	pthread_mutex_t sb_lock;      /* superblocks, events, array state, slot state changes */
 	uint64_t events;              /* sb_lock */
@@ -62,6 +66,17 @@ struct r5_array {
 	bool started;
 	uint64_t start_ns;
 	struct r5_io_stats io;
+
+	struct r5_bitmap bitmap;      /* write-intent bitmap */
+	struct r5_sync sync;          /* background resync/recovery/check */
+	atomic_uint writes_inflight;  /* image writes between entry and return */
+	atomic_ullong write_seq;      /* bumped by every finished image write */
+	atomic_ullong last_io_ns;     /* time of the last user request (safe mode, sync yield) */
+	uint64_t safe_mode_ns;        /* idle time before the array is marked clean */
+
+	pthread_t monitor;            /* fault detection + safe mode thread */
+	bool monitor_running;
+	int monitor_pipe[2];          /* written to stop the monitor */
 };
 
 /* Is this slot usable for I/O right now? */
@@ -69,6 +84,15 @@ static inline bool
 r5_slot_ok(struct r5_array *a, uint32_t slot)
 {
 	return atomic_load(&a->slot[slot].state) == R5_SLOT_IN_SYNC;
+}
+
+/* Does this slot have an open member that receives writes? */
+static inline bool
+r5_slot_present(struct r5_array *a, uint32_t slot)
+{
+	int st = atomic_load(&a->slot[slot].state);
+
+	return st == R5_SLOT_IN_SYNC || st == R5_SLOT_REBUILDING;
 }
 
 /* More than one member lost: the array can no longer serve. */
@@ -84,10 +108,25 @@ r5_array_is_failed(struct r5_array *a)
 void r5_array_fail_slot(struct r5_array *a, uint32_t slot, const char *reason);
 /* Makes sure the superblocks say "active" before a write is accepted. */
 int r5_array_mark_active(struct r5_array *a);
+/* Marks the superblocks clean if the array is quiet (safe mode). */
+int r5_array_try_mark_clean(struct r5_array *a);
 /* Writes every present member's superblock with the current state. sb_lock held. */
 int r5_array_store_superblocks_locked(struct r5_array *a);
 /* One line on stderr (the daemon's log). */
 void r5_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* monitor.c: fault detection (inotify + fstat) and safe mode */
+int r5_monitor_start(struct r5_array *a);
+void r5_monitor_stop(struct r5_array *a);
+/* Checks every present member file once; fails the ones that are gone. */
+void r5_monitor_check_members(struct r5_array *a);
+
+/* replace.c: a new member for a failed slot, and recovery onto it */
+int r5_array_replace(struct r5_array *a, uint32_t slot, const char *path, char *err, size_t errlen);
+/* Completes a recovery: the slot becomes in sync. */
+void r5_array_recovery_done(struct r5_array *a, uint32_t slot);
+/* Persists a sync checkpoint (bytes of member data) in the superblocks. */
+void r5_array_persist_checkpoint(struct r5_array *a, int action, int target, uint64_t bytes);
 
 /* member I/O with accounting; the engine's only way to touch member data. */
 int r5_array_member_read(struct r5_array *a, uint32_t slot, void *buf, size_t len, uint64_t off);

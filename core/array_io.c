@@ -104,6 +104,23 @@ r5_bypass_read(struct r5_array *a, uint8_t *buf, uint64_t pos, uint64_t len)
 	return 1;
 }
 
+/* Member byte range touched by image bytes [off, end): whole rows. */
+static uint64_t
+r5_member_span_start(struct r5_array *a, uint64_t off)
+{
+	uint64_t chunk = a->geo.chunk_size, d = a->geo.nr_members - 1;
+
+	return (off / chunk) / d * chunk;
+}
+
+static uint64_t
+r5_member_span_end(struct r5_array *a, uint64_t end)
+{
+	uint64_t chunk = a->geo.chunk_size, d = a->geo.nr_members - 1;
+
+	return ((end - 1) / chunk / d + 1) * chunk;
+}
+
 ssize_t
 r5_array_read(struct r5_array *a, void *buf, size_t len, uint64_t off)
 {
@@ -119,6 +136,7 @@ r5_array_read(struct r5_array *a, void *buf, size_t len, uint64_t off)
 		len = (size_t)(size - off);
 	end = off + len;
 	atomic_fetch_add(&a->io.reads, 1);
+	r5_sync_note_user_io(a);
 	pos = off;
 	while (pos < end && !err) {
 		/* one chunk at a time: contiguous on one member */
@@ -157,15 +175,21 @@ r5_array_write(struct r5_array *a, const void *buf, size_t len, uint64_t off)
 		return -ENOSPC; /* nothing past the end, and nothing partial */
 	if (r5_array_is_failed(a))
 		return -EIO;
+	/* counted before looking at marked_active: see r5_array_try_mark_clean */
+	atomic_fetch_add(&a->writes_inflight, 1);
+	r5_sync_note_user_io(a);
 	err = r5_array_mark_active(a);
-	if (err < 0)
-		return err;
-	atomic_fetch_add(&a->io.writes, 1);
-	pos = off;
-	err = 0;
-	/* the engine only reads from buf on a write */
-	while (pos < off + len && !err)
-		err = r5_cached_round(a, (uint8_t *)(uintptr_t)buf, off, &pos, off + len, true);
+	if (!err)
+		err = r5_bitmap_mark(a, r5_member_span_start(a, off), r5_member_span_end(a, off + len));
+	if (!err) {
+		atomic_fetch_add(&a->io.writes, 1);
+		pos = off;
+		/* the engine only reads from buf on a write */
+		while (pos < off + len && !err)
+			err = r5_cached_round(a, (uint8_t *)(uintptr_t)buf, off, &pos, off + len, true);
+	}
+	atomic_fetch_add(&a->write_seq, 1);
+	atomic_fetch_sub(&a->writes_inflight, 1);
 	if (err) {
 		atomic_fetch_add(&a->io.errors, 1);
 		return err;

@@ -26,6 +26,8 @@ r5_slot_role(struct r5_array *a, uint32_t slot)
 	switch (atomic_load(&a->slot[slot].state)) {
 	case R5_SLOT_IN_SYNC:
 		return R5_ROLE_IN_SYNC;
+	case R5_SLOT_REBUILDING:
+		return R5_ROLE_REBUILDING;
 	default:
 		return R5_ROLE_FAULTY;
 	}
@@ -45,7 +47,7 @@ r5_array_store_superblocks_locked(struct r5_array *a)
 			struct r5_slot *s = &a->slot[i];
 			int err;
 
-			if (!r5_slot_ok(a, i) || !s->member.ops)
+			if (!r5_slot_present(a, i) || !s->member.ops)
 				continue;
 			s->sb.events = a->events;
 			s->sb.state = a->sb_state;
@@ -74,14 +76,17 @@ void
 r5_array_fail_slot(struct r5_array *a, uint32_t slot, const char *reason)
 {
 	struct r5_slot *s = &a->slot[slot];
+	int old;
 
 	r5_mutex_lock(&a->sb_lock);
-	if (atomic_load(&s->state) != R5_SLOT_IN_SYNC) {
+	old = atomic_load(&s->state);
+	if (old != R5_SLOT_IN_SYNC && old != R5_SLOT_REBUILDING) {
 		r5_mutex_unlock(&a->sb_lock);
 		return;
 	}
 	atomic_store(&s->state, R5_SLOT_FAULTY);
-	atomic_fetch_add(&a->nr_failed, 1);
+	if (old == R5_SLOT_IN_SYNC) /* a rebuilding slot was counted already */
+		atomic_fetch_add(&a->nr_failed, 1);
 	snprintf(s->fail_reason, sizeof(s->fail_reason), "%s", reason);
 	r5_log("member %u (%s) failed: %s; array is now %s", slot, s->member.path, reason,
 	       r5_array_is_failed(a) ? "FAILED" : "degraded");
@@ -102,6 +107,10 @@ r5_array_mark_active(struct r5_array *a)
 	if (!atomic_load(&a->marked_active)) {
 		a->sb_state = R5_STATE_ACTIVE;
 		a->events++;
+		/* a crash from now on needs a resync (of the bitmap's regions) */
+		if (!a->was_dirty)
+			for (uint32_t i = 0; i < a->geo.nr_members; i++)
+				a->slot[i].sb.resync_offset = 0;
 		err = r5_array_store_superblocks_locked(a);
 		if (err == 0)
 			atomic_store(&a->marked_active, true);
@@ -137,4 +146,55 @@ r5_array_member_write(struct r5_array *a, uint32_t slot, const void *buf, size_t
 	else
 		atomic_fetch_add(&s->stats.write_bytes, len);
 	return err;
+}
+
+int
+r5_array_try_mark_clean(struct r5_array *a)
+{
+	uint64_t seq;
+	int err;
+
+	if (!atomic_load(&a->marked_active) || r5_array_is_failed(a))
+		return 0;
+	seq = atomic_load(&a->write_seq);
+	err = r5_array_flush(a);
+	if (err < 0)
+		return err;
+	r5_mutex_lock(&a->sb_lock);
+	/* Dekker with r5_array_write: it counts itself in writes_inflight and
+	 * then tests marked_active; we clear marked_active and then test
+	 * writes_inflight (both seq_cst). One of us sees the other. */
+	atomic_store(&a->marked_active, false);
+	if (atomic_load(&a->writes_inflight) > 0 || atomic_load(&a->write_seq) != seq ||
+	    a->was_dirty) {
+		atomic_store(&a->marked_active, true);
+		r5_mutex_unlock(&a->sb_lock);
+		return 0; /* busy again, or parity not yet resynced */
+	}
+	err = r5_bitmap_clear_all(a);
+	if (err == 0) {
+		a->sb_state = R5_STATE_CLEAN;
+		a->events++;
+		for (uint32_t i = 0; i < a->geo.nr_members; i++)
+			a->slot[i].sb.resync_offset = R5_OFFSET_DONE;
+		err = r5_array_store_superblocks_locked(a);
+	}
+	if (err < 0)
+		atomic_store(&a->marked_active, true);
+	r5_mutex_unlock(&a->sb_lock);
+	return err;
+}
+
+void
+r5_array_persist_checkpoint(struct r5_array *a, int action, int target, uint64_t bytes)
+{
+	r5_mutex_lock(&a->sb_lock);
+	for (uint32_t i = 0; i < a->geo.nr_members; i++) {
+		if (action == R5_SYNC_RESYNC)
+			a->slot[i].sb.resync_offset = bytes;
+		else if ((int)i == target)
+			a->slot[i].sb.recovery_offset = bytes;
+	}
+	r5_array_store_superblocks_locked(a);
+	r5_mutex_unlock(&a->sb_lock);
 }

@@ -226,6 +226,9 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 			why = "not given";
 		else if (c->sb.events + 1 < max_events)
 			why = "stale";
+		else if (newest->sb.roles[s] == R5_ROLE_REBUILDING && c->sb.role == s &&
+			 c->sb.recovery_offset != R5_OFFSET_DONE)
+			why = NULL; /* a replacement part-way through recovery: resume it */
 		else if (newest->sb.roles[s] != R5_ROLE_IN_SYNC)
 			why = "marked faulty";
 		if (!why)
@@ -240,6 +243,17 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 			r5_log("warning: %s is stale (events %llu, newest %llu): not used", c->path,
 			       (unsigned long long)c->sb.events, (unsigned long long)max_events);
 		by_slot[s] = NULL;
+	}
+	uint32_t rebuilding = 0;
+	for (uint32_t s = 0; s < nmembers; s++)
+		if (by_slot[s] && newest->sb.roles[s] == R5_ROLE_REBUILDING)
+			rebuilding++;
+	if (missing + rebuilding > 1) {
+		if (rebuilding)
+			mlen += (size_t)snprintf(missing_desc + mlen, sizeof(missing_desc) - mlen,
+						 "%sand a member still being rebuilt",
+						 mlen ? " " : "");
+		missing += rebuilding;
 	}
 	if (missing > 1) {
 		r5_err(err, errlen, "%u members missing, a RAID-5 survives only one: %s", missing,
@@ -257,7 +271,7 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 	ret = r5_resolve_opts(opts, &a->geo, &a->opts, err, errlen);
 	if (ret < 0)
 		goto out;
-	if (missing == 1 && newest->sb.state == R5_STATE_ACTIVE && !a->opts.force) {
+	if (missing + rebuilding == 1 && newest->sb.state == R5_STATE_ACTIVE && !a->opts.force) {
 		r5_err(err, errlen,
 		       "array was not stopped cleanly and is degraded (%s): parity may not match the data "
 		       "(the RAID-5 write hole); use --force to start it anyway",
@@ -272,6 +286,7 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 	a->sb_state = newest->sb.state;
 	a->was_dirty = newest->sb.state == R5_STATE_ACTIVE;
 	r5_mutex_init(&a->sb_lock);
+	r5_sync_init(&a->sync);
 	for (uint32_t s = 0; s < nmembers; s++) {
 		struct r5_slot *slot = &a->slot[s];
 
@@ -279,7 +294,14 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 			slot->member = by_slot[s]->member;
 			slot->sb = by_slot[s]->sb;
 			by_slot[s]->used = true;
-			atomic_store(&slot->state, R5_SLOT_IN_SYNC);
+			if (newest->sb.roles[s] == R5_ROLE_REBUILDING) {
+				atomic_store(&slot->state, R5_SLOT_REBUILDING);
+				atomic_fetch_add(&a->nr_failed, 1);
+				a->sync.cp = slot->sb.recovery_offset / a->opts.strip_size;
+				a->sync.target = (int)s;
+			} else {
+				atomic_store(&slot->state, R5_SLOT_IN_SYNC);
+			}
 		} else {
 			atomic_store(&slot->state, R5_SLOT_MISSING);
 			atomic_fetch_add(&a->nr_failed, 1);
@@ -291,6 +313,22 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 						 cand[i].path);
 		}
 	}
+	/* the newest member present tells which regions are dirty */
+	for (uint32_t s = 0; s < nmembers; s++)
+		if (by_slot[s] && r5_slot_ok(a, s)) {
+			ret = r5_bitmap_init(a, a->was_dirty, (int)s);
+			if (ret < 0) {
+				r5_err(err, errlen, "%s: cannot set up the write-intent bitmap: %s",
+				       by_slot[s]->path, strerror(-ret));
+				r5_array_stop(a); /* never started: closes and frees */
+				a = NULL;
+				goto out;
+			}
+			break;
+		}
+	/* A dirty start resyncs every region its bitmap marks, from the start:
+	 * writes made after a previous interrupted resync may have marked
+	 * regions below its checkpoint. */
 	if (missing)
 		r5_log("warning: starting degraded: %s", missing_desc);
 	if (a->was_dirty)

@@ -66,12 +66,30 @@ file_size(void *ctx)
 	return (int64_t)st.st_size;
 }
 
+static int
+file_stat(void *ctx, struct stat *st)
+{
+	struct file_ctx *f = ctx;
+
+	return fstat(f->fd, st) < 0 ? -errno : 0;
+}
+
+static int
+file_truncate(void *ctx, uint64_t size)
+{
+	struct file_ctx *f = ctx;
+
+	return ftruncate(f->fd, (off_t)size) < 0 ? -errno : 0;
+}
+
 static const struct r5_member_ops file_ops = {
 	.pread = file_pread,
 	.pwrite = file_pwrite,
 	.sync = file_sync,
 	.close = file_close,
 	.size = file_size,
+	.stat = file_stat,
+	.truncate = file_truncate,
 };
 
 static int
@@ -205,4 +223,24 @@ r5_member_close(struct r5_member *m)
 		m->ops->close(m->ctx);
 	m->ops = NULL;
 	m->ctx = NULL;
+}
+
+int
+r5_member_stat(struct r5_member *m, struct stat *st)
+{
+	if (!m->ops)
+		return -ENODEV;
+	if (!m->ops->stat)
+		return -ENOTSUP;
+	return m->ops->stat(m->ctx, st);
+}
+
+int
+r5_member_truncate(struct r5_member *m, uint64_t size)
+{
+	if (!m->ops)
+		return -ENODEV;
+	if (!m->ops->truncate)
+		return -ENOTSUP;
+	return m->ops->truncate(m->ctx, size);
 }

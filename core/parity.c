@@ -92,3 +92,34 @@ r5_parity_xor(int nsrc, size_t len, void *const *src, void *dst)
 reference:
 	r5_parity_xor_ref(nsrc, len, src, dst);
 }
+
+bool
+r5_parity_check_ref(int n, size_t len, void *const *v)
+{
+	for (size_t i = 0; i < len; i++) {
+		uint8_t x = 0;
+
+		for (int s = 0; s < n; s++)
+			x ^= ((const uint8_t *)v[s])[i];
+		if (x)
+			return false;
+	}
+	return true;
+}
+
+bool
+r5_parity_check(int n, size_t len, void *const *v)
+{
+	void *vec[R5_PARITY_MAX_SOURCES + 1];
+
+	assert(n >= 2 && n <= R5_PARITY_MAX_SOURCES + 1);
+	/* isa-l's xor_check wants 16-byte aligned vectors and an int length */
+	if (len % 64 != 0 || len > XOR_GEN_MAX_PIECE)
+		return r5_parity_check_ref(n, len, v);
+	for (int s = 0; s < n; s++) {
+		if (((uintptr_t)v[s] & 15) != 0)
+			return r5_parity_check_ref(n, len, v);
+		vec[s] = v[s];
+	}
+	return xor_check(n, (int)len, vec) == 0;
+}

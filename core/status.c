@@ -68,6 +68,8 @@ r5_slot_state_name(struct r5_array *a, uint32_t s)
 		return "in_sync";
 	case R5_SLOT_FAULTY:
 		return "faulty";
+	case R5_SLOT_REBUILDING:
+		return "rebuilding";
 	default:
 		return "missing";
 	}
@@ -77,6 +79,47 @@ static unsigned long long
 r5_ld(atomic_ullong *v)
 {
 	return atomic_load(v);
+}
+
+struct r5_sync_snap {
+	int action;
+	double progress;
+	uint64_t done, total, rate;
+	int64_t eta; /* -1 = unknown */
+	uint64_t mismatch_sectors;
+	int last_action, last_result;
+	uint64_t speed_min, speed_max;
+};
+
+static void
+r5_sync_snapshot(struct r5_array *a, struct r5_sync_snap *sn)
+{
+	struct r5_sync *s = &a->sync;
+	uint64_t strip = a->cache ? a->cache->strip_size : a->opts.strip_size;
+
+	r5_mutex_lock(&s->lock);
+	sn->action = s->action;
+	if (s->action == R5_SYNC_RESYNC) {
+		sn->done = s->done_stripes * strip;
+		sn->total = s->todo_stripes * strip;
+	} else if (s->action != R5_SYNC_IDLE) {
+		sn->done = s->cp * strip;
+		sn->total = s->total * strip;
+	} else {
+		sn->done = sn->total = 0;
+	}
+	/* the rate of the last full second, or the run's average before that */
+	sn->rate = s->rate;
+	if (!sn->rate && s->action != R5_SYNC_IDLE && r5_now_ns() > s->start_ns)
+		sn->rate = s->done_stripes * strip * 1000000000ull / (r5_now_ns() - s->start_ns);
+	sn->mismatch_sectors = s->last_mismatch_sectors;
+	sn->last_action = s->last_action;
+	sn->last_result = s->last_result;
+	sn->speed_min = s->speed_min;
+	sn->speed_max = s->speed_max;
+	r5_mutex_unlock(&s->lock);
+	sn->progress = sn->total ? (double)sn->done / (double)sn->total : 0.0;
+	sn->eta = sn->rate && sn->total >= sn->done ? (int64_t)((sn->total - sn->done) / sn->rate) : -1;
 }
 
 int
@@ -120,14 +163,27 @@ r5_array_status_json(struct r5_array *a, char *buf, size_t len)
 		       r5_ld(&sl->stats.read_bytes), r5_ld(&sl->stats.write_bytes),
 		       r5_ld(&sl->stats.read_errors), r5_ld(&sl->stats.write_errors));
 		r5_mutex_lock(&a->sb_lock);
-		r5_out_json_str(&o, r5_slot_ok(a, s) ? "" : sl->fail_reason);
+		r5_out_json_str(&o, r5_slot_present(a, s) ? "" : sl->fail_reason);
 		r5_mutex_unlock(&a->sb_lock);
 		r5_out(&o, "}%s\n", s + 1 < a->geo.nr_members ? "," : "");
 	}
 	r5_out(&o, "  ],\n");
-	r5_out(&o, "  \"sync\": {\"action\": \"idle\", \"progress\": 0, \"done_bytes\": 0, "
-		   "\"total_bytes\": 0, \"rate_bytes_per_s\": 0, \"eta_s\": null},\n"
-		   "  \"mismatch_count\": 0,\n");
+	struct r5_sync_snap sn;
+	r5_sync_snapshot(a, &sn);
+	r5_out(&o, "  \"sync\": {\"action\": \"%s\", \"progress\": %.4f, \"done_bytes\": %llu, "
+		   "\"total_bytes\": %llu, \"rate_bytes_per_s\": %llu, \"eta_s\": ",
+	       r5_sync_action_name(sn.action), sn.progress, (unsigned long long)sn.done,
+	       (unsigned long long)sn.total, (unsigned long long)sn.rate);
+	if (sn.eta >= 0)
+		r5_out(&o, "%lld", (long long)sn.eta);
+	else
+		r5_out(&o, "null");
+	r5_out(&o, ", \"speed_min\": %llu, \"speed_max\": %llu, \"last_action\": \"%s\", "
+		   "\"last_result\": \"%s\"},\n  \"mismatch_count\": %llu,\n",
+	       (unsigned long long)sn.speed_min, (unsigned long long)sn.speed_max,
+	       r5_sync_action_name(sn.last_action),
+	       sn.last_result == 0 ? "ok" : sn.last_result == -EINTR ? "interrupted" : strerror(-sn.last_result),
+	       (unsigned long long)sn.mismatch_sectors);
 	r5_out(&o, "  \"io\": {\"reads\": %llu, \"writes\": %llu, \"flushes\": %llu, "
 		   "\"read_bytes\": %llu, \"write_bytes\": %llu, \"bypass_reads\": %llu, "
 		   "\"errors\": %llu},\n",
@@ -179,7 +235,31 @@ r5_array_status_text(struct r5_array *a, char *buf, size_t len)
 	       r5_format_size(a->geo.member_data_size, msz, sizeof(msz)));
 	r5_out(&o, "  image:    %s (%llu bytes)\n", r5_format_size(r5_array_size(a), sz, sizeof(sz)),
 	       (unsigned long long)r5_array_size(a));
-	r5_out(&o, "  events:   %llu\n  sync:     idle\n", (unsigned long long)events);
+	r5_out(&o, "  events:   %llu\n", (unsigned long long)events);
+	struct r5_sync_snap sn;
+	r5_sync_snapshot(a, &sn);
+	if (sn.action != R5_SYNC_IDLE) {
+		char done[32], total[32], rate[32];
+		int bar = (int)(sn.progress * 30 + 0.5);
+
+		r5_out(&o, "  sync:     %s [", r5_sync_action_name(sn.action));
+		for (int i = 0; i < 30; i++)
+			r5_out(&o, "%c", i < bar ? '=' : i == bar ? '>' : '.');
+		r5_out(&o, "] %.1f%% (%s / %s) %s/s", sn.progress * 100,
+		       r5_format_size(sn.done, done, sizeof(done)),
+		       r5_format_size(sn.total, total, sizeof(total)),
+		       r5_format_size(sn.rate, rate, sizeof(rate)));
+		if (sn.eta >= 0)
+			r5_out(&o, " eta %llds", (long long)sn.eta);
+		r5_out(&o, "\n");
+	} else {
+		r5_out(&o, "  sync:     idle");
+		if (sn.last_action != R5_SYNC_IDLE)
+			r5_out(&o, " (last %s: %s)", r5_sync_action_name(sn.last_action),
+			       sn.last_result == 0 ? "finished" : sn.last_result == -EINTR ? "interrupted" : strerror(-sn.last_result));
+		r5_out(&o, "\n");
+	}
+	r5_out(&o, "  mismatch: %llu sectors (last check/repair)\n", (unsigned long long)sn.mismatch_sectors);
 	r5_out(&o, "  members:\n");
 	for (uint32_t s = 0; s < a->geo.nr_members; s++) {
 		struct r5_slot *sl = &a->slot[s];
@@ -189,7 +269,7 @@ r5_array_status_text(struct r5_array *a, char *buf, size_t len)
 		       r5_ld(&sl->stats.reads), r5_ld(&sl->stats.writes),
 		       r5_ld(&sl->stats.read_errors) + r5_ld(&sl->stats.write_errors));
 		r5_mutex_lock(&a->sb_lock);
-		if (!r5_slot_ok(a, s))
+		if (!r5_slot_present(a, s))
 			r5_out(&o, " - %s", sl->fail_reason);
 		r5_mutex_unlock(&a->sb_lock);
 		r5_out(&o, "\n");

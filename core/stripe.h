@@ -31,7 +31,10 @@
  *   2. dirty pages: write them back (one I/O work item per member);
  *   3. pending reads/writes whose pages are missing: pre-read them (writes
  *      may be parked on the delayed list first, see below);
- *   4. everything needed is up to date: one compute work item runs, in
+ *   4. a sync action flagged by the sync thread (sync.h), once no user
+ *      request is pending on the stripe: rebuild a page onto a new member,
+ *      or check parity (and rewrite it for repair/resync);
+ *   5. everything needed is up to date: one compute work item runs, in
  *      order, BIOFILL (copy pages to readers), COMPUTE (rebuild a missing
  *      member's page from the others), PREXOR (P ^= old data, rmw),
  *      BIODRAIN (copy writers' data into pages), RECONSTRUCT (rmw: P ^= new
@@ -84,6 +87,8 @@
  *   sh->lock               block flags, pending segments, sh->ops, inflight
  *   cache->flush_lock      flush_pending
  *   req->lock              a request's pending count and error
+ *   a->sync.lock           leaf: sync window and checkpoint (sync.h)
+ * a->sb_lock and a->bitmap.lock are never taken with a cache lock held.
  * Eight partitions: with two cores, a FUSE thread and a worker rarely want
  * the same one, and eight keeps each partition's pool large enough for the
  * 3/4 rule to mean something with the smallest cache (64 stripes).
@@ -115,6 +120,8 @@ enum {
 	R5_WANTREAD = 1u << 3,
 	R5_WANTWRITE = 1u << 4,
 	R5_OVERWRITE = 1u << 5,
+	R5_INSYNC = 1u << 6,    /* a rebuilding member's page rebuilt in this stripe */
+	R5_READERROR = 1u << 7, /* read failed on a degraded array: unusable this pass */
 };
 
 /* stripe bits: sh->state */
@@ -133,6 +140,7 @@ enum {
 	R5_OP_PREXOR = 1u << 2,
 	R5_OP_BIODRAIN = 1u << 3,
 	R5_OP_RECONSTRUCT = 1u << 4,
+	R5_OP_CHECK = 1u << 5, /* sync: does the stripe XOR to zero? */
 };
 
 /* which list a stripe with count 0 is on */
@@ -184,6 +192,7 @@ struct r5_ops {
 	int target;                /* member computed by R5_OP_COMPUTE */
 	struct r5_seg *fill[32];   /* reads served by BIOFILL, per member */
 	struct r5_seg *drain[32];  /* writes drained by BIODRAIN, per member */
+	bool check_zero;           /* result of R5_OP_CHECK */
 };
 
 struct stripe_head {
@@ -201,6 +210,10 @@ struct stripe_head {
 	uint32_t inflight;             /* work items in flight; sh->lock */
 	uint32_t pd_idx;               /* parity member of this stripe; set at init */
 	struct r5_ops ops;             /* sh->lock, then the compute item */
+	uint8_t sync_action;           /* enum r5_sync_action flagged by the sync thread; sh->lock */
+	uint8_t sync_phase;            /* progress of that action on this stripe; sh->lock */
+	bool sync_mismatch;            /* parity did not match (check/repair/resync); sh->lock */
+	int8_t sync_target;            /* slot rebuilt by R5_SYNC_RECOVER; sh->lock */
 	struct r5_work compute;        /* the compute work item */
 	struct r5_cache *cache;
 	struct r5_dev dev[];           /* nr_members entries */

@@ -69,6 +69,10 @@ r5_stripe_init(struct r5_cache *c, struct stripe_head *sh, uint64_t sector)
 	/* block state belongs to sh->lock even on a free stripe (flush reads it) */
 	r5_mutex_lock(&sh->lock);
 	sh->inflight = 0;
+	sh->sync_action = 0;
+	sh->sync_phase = 0;
+	sh->sync_mismatch = false;
+	sh->sync_target = -1;
 	sh->pd_idx = r5_layout_parity_member(g, sector / c->strips_per_chunk);
 	memset(&sh->ops, 0, sizeof(sh->ops));
 	for (uint32_t i = 0; i < c->nr_members; i++) {

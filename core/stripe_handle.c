@@ -6,6 +6,7 @@
 #include "array_internal.h"
 #include "locks.h"
 #include "stripe.h"
+#include "sync.h"
 
 /* Segments failed by handle_stripe, completed after sh->lock is dropped. */
 struct r5_failed_segs {
@@ -24,8 +25,6 @@ r5_fail_list(struct r5_failed_segs *f, struct r5_seg *list)
 	}
 }
 
-/* Drops a page's dirty state that can never be written (its member is
- * gone) and tells a waiting flush when the stripe is clean. sh->lock held. */
 void
 r5_stripe_check_clean(struct stripe_head *sh)
 {
@@ -34,14 +33,6 @@ r5_stripe_check_clean(struct stripe_head *sh)
 			return;
 	if (r5_test_and_clear_bit(&sh->state, STRIPE_FLUSH))
 		r5_flush_stripe_clean(sh);
-}
-
-/* Parity of this stripe can be trusted for read-modify-write. */
-static bool
-r5_parity_trusted(struct stripe_head *sh)
-{
-	/* After an unclean stop, parity is suspect until resynced; use rcw. */
-	return !sh->cache->array->was_dirty;
 }
 
 static void
@@ -54,6 +45,108 @@ r5_detach_towrite(struct r5_cache *c, struct r5_dev *dev, struct r5_seg **out)
 	memset(dev->cover, 0, c->cover_words * sizeof(uint64_t));
 }
 
+/* Can member i's page in this stripe be read from / written to its member,
+ * and trusted? sh->lock held. */
+static bool
+r5_dev_usable(struct r5_array *a, struct stripe_head *sh, uint32_t i)
+{
+	if (sh->dev[i].flags & R5_READERROR)
+		return false;
+	switch (atomic_load(&a->slot[i].state)) {
+	case R5_SLOT_IN_SYNC:
+		return true;
+	case R5_SLOT_REBUILDING:
+		return (sh->dev[i].flags & R5_INSYNC) || r5_sync_stripe_rebuilt(a, sh->sector);
+	default:
+		return false;
+	}
+}
+
+/* Finishes this stripe's part of a sync action. sh->lock held. */
+static void
+r5_sync_finish(struct stripe_head *sh, int error)
+{
+	r5_sync_stripe_done(sh->cache->array, sh->sector, sh->sync_mismatch, error);
+	sh->sync_action = R5_SYNC_IDLE;
+	sh->sync_phase = 0;
+	sh->sync_mismatch = false;
+}
+
+/* Reads every page in `need` that is not up to date; true if any. */
+static bool
+r5_want_reads(struct stripe_head *sh, uint32_t need)
+{
+	bool any = false;
+
+	for (uint32_t i = 0; i < sh->cache->nr_members; i++)
+		if ((need & (1u << i)) && !(sh->dev[i].flags & R5_UPTODATE)) {
+			sh->dev[i].flags |= R5_WANTREAD | R5_LOCKED;
+			atomic_fetch_add(&sh->cache->stats.prereads, 1);
+			any = true;
+		}
+	return any;
+}
+
+/* Step 4 (stripe.h): the sync action on this stripe. Returns the compute
+ * steps to run (0 if it only flagged I/O or finished). sh->lock held. */
+static uint32_t
+r5_handle_sync(struct stripe_head *sh, uint32_t usable)
+{
+	struct r5_cache *c = sh->cache;
+	const uint32_t n = c->nr_members, all = (1u << n) - 1;
+
+	if (sh->sync_action == R5_SYNC_RECOVER) {
+		int t = sh->sync_target;
+		uint32_t others = all & ~(1u << t);
+
+		if (sh->sync_phase == 1) {
+			/* rebuilt page written (write-back runs before this step) */
+			r5_sync_finish(sh, 0);
+			return 0;
+		}
+		if ((usable & others) != others) {
+			r5_sync_finish(sh, -EIO); /* a second member is gone */
+			return 0;
+		}
+		if (r5_want_reads(sh, others))
+			return 0;
+		if (!(sh->dev[t].flags & R5_UPTODATE)) {
+			sh->ops.target = t;
+			sh->dev[t].flags |= R5_LOCKED;
+			return R5_OP_COMPUTE;
+		}
+		/* The page is current (computed or cached): write it to the new
+		 * member; from now on this stripe counts the member as present. */
+		sh->dev[t].flags |= R5_DIRTY | R5_INSYNC | R5_WANTWRITE | R5_LOCKED;
+		sh->sync_phase = 1;
+		return 0;
+	}
+
+	/* resync, check, repair: need every member */
+	if (usable != all) {
+		r5_sync_finish(sh, -EIO);
+		return 0;
+	}
+	switch (sh->sync_phase) {
+	case 0:
+		if (r5_want_reads(sh, all))
+			return 0;
+		return R5_OP_CHECK; /* completion sets phase 1 and sync_mismatch */
+	case 1:
+		if (sh->sync_mismatch && sh->sync_action != R5_SYNC_CHECK) {
+			sh->ops.rmw = false;
+			sh->dev[sh->pd_idx].flags |= R5_LOCKED;
+			sh->sync_phase = 2; /* parity rewritten by the write-back */
+			return R5_OP_RECONSTRUCT;
+		}
+		r5_sync_finish(sh, 0);
+		return 0;
+	default:
+		r5_sync_finish(sh, 0);
+		return 0;
+	}
+}
+
 void
 r5_handle_stripe(struct stripe_head *sh)
 {
@@ -62,9 +155,9 @@ r5_handle_stripe(struct stripe_head *sh)
 	const uint32_t n = c->nr_members, pd = sh->pd_idx;
 	struct r5_work *queue[R5_MAX_MEMBERS + 1];
 	struct r5_failed_segs failed_segs = { NULL };
-	uint32_t nqueue = 0, want_read = 0, ops = 0;
+	uint32_t nqueue = 0, want_read = 0, ops = 0, usable = 0;
 	int nfailed = 0, f = -1;
-	bool any_read = false, any_write = false, any_dirty = false, reads_for_readers = false;
+	bool any_read = false, any_write = false, any_dirty = false, reads_for_readers;
 
 	r5_mutex_lock(&sh->lock);
 	if (sh->inflight > 0 || r5_test_and_set_bit(&sh->state, STRIPE_ACTIVE)) {
@@ -74,11 +167,14 @@ r5_handle_stripe(struct stripe_head *sh)
 	}
 	r5_clear_bit(&sh->state, STRIPE_HANDLE);
 	r5_clear_bit(&sh->state, STRIPE_DELAYED);
+	memset(&sh->ops, 0, sizeof(sh->ops));
 
 	for (uint32_t i = 0; i < n; i++) {
 		struct r5_dev *dev = &sh->dev[i];
 
-		if (!r5_slot_ok(a, i)) {
+		if (r5_dev_usable(a, sh, i)) {
+			usable |= 1u << i;
+		} else {
 			nfailed++;
 			f = (int)i;
 		}
@@ -87,8 +183,10 @@ r5_handle_stripe(struct stripe_head *sh)
 		any_dirty |= (dev->flags & R5_DIRTY) != 0;
 	}
 
-	/* 1. Two members lost: nothing here can be served or stored. */
+	/* 1. Two members unusable here: nothing can be served or stored. */
 	if (nfailed > 1) {
+		bool array_failed = r5_array_is_failed(a);
+
 		for (uint32_t i = 0; i < n; i++) {
 			struct r5_seg *w;
 
@@ -96,8 +194,14 @@ r5_handle_stripe(struct stripe_head *sh)
 			sh->dev[i].toread = NULL;
 			r5_detach_towrite(c, &sh->dev[i], &w);
 			r5_fail_list(&failed_segs, w);
-			sh->dev[i].flags &= ~(R5_DIRTY | R5_UPTODATE);
+			/* a read error on a degraded array fails the requests that
+			 * needed it, not the array: the next request reads again */
+			sh->dev[i].flags &= ~R5_READERROR;
+			if (array_failed)
+				sh->dev[i].flags &= ~(R5_DIRTY | R5_UPTODATE);
 		}
+		if (sh->sync_action)
+			r5_sync_finish(sh, -EIO);
 		r5_stripe_check_clean(sh);
 		goto out;
 	}
@@ -109,7 +213,7 @@ r5_handle_stripe(struct stripe_head *sh)
 
 			if (!(dev->flags & R5_DIRTY))
 				continue;
-			if ((int)i == f) {
+			if (!(usable & (1u << i))) {
 				/* member gone: parity carries this data now */
 				dev->flags &= ~R5_DIRTY;
 				continue;
@@ -120,19 +224,22 @@ r5_handle_stripe(struct stripe_head *sh)
 		goto issue;
 	}
 
-	/* 3. Which pages are missing? Reads first. */
+	/* 3. A sync action, once user requests here are served. */
+	if (sh->sync_action && !any_read && !any_write) {
+		ops = r5_handle_sync(sh, usable);
+		goto compute;
+	}
+
+	/* 4. Which pages are missing? Reads first. */
 	for (uint32_t i = 0; i < n; i++) {
 		struct r5_dev *dev = &sh->dev[i];
 
 		if (!dev->toread || (dev->flags & R5_UPTODATE))
 			continue;
-		if ((int)i == f) {
-			for (uint32_t j = 0; j < n; j++)
-				if ((int)j != f && !(sh->dev[j].flags & R5_UPTODATE))
-					want_read |= 1u << j;
-		} else {
+		if ((int)i == f)
+			want_read |= usable; /* rebuild it from all the others */
+		else
 			want_read |= 1u << i;
-		}
 	}
 	reads_for_readers = want_read != 0;
 
@@ -141,9 +248,7 @@ r5_handle_stripe(struct stripe_head *sh)
 		if (f >= 0) {
 			/* Degraded: make every surviving page current, rebuild the
 			 * missing one from them, then reconstruct-write. */
-			for (uint32_t j = 0; j < n; j++)
-				if ((int)j != f && !(sh->dev[j].flags & R5_UPTODATE))
-					want_read |= 1u << j;
+			want_read |= usable;
 		} else {
 			uint32_t rmw_reads = 0, rcw_reads = 0, rmw_mask = 0, rcw_mask = 0;
 
@@ -167,9 +272,14 @@ r5_handle_stripe(struct stripe_head *sh)
 					rcw_mask |= 1u << i;
 				}
 			}
-			rmw = rmw_reads < rcw_reads && r5_parity_trusted(sh);
+			/* rmw trusts the old parity: not in a region awaiting resync */
+			rmw = rmw_reads < rcw_reads &&
+			      r5_sync_parity_trusted(a, sh->sector * c->strip_size);
 			want_read |= rmw ? rmw_mask : rcw_mask;
 		}
+		for (uint32_t i = 0; i < n; i++)
+			if (sh->dev[i].flags & R5_UPTODATE)
+				want_read &= ~(1u << i);
 		/* A partial write waits on the delayed list for the rest of
 		 * its stripe, unless readers need pages anyway. */
 		if (want_read && !reads_for_readers &&
@@ -181,25 +291,13 @@ r5_handle_stripe(struct stripe_head *sh)
 		}
 	}
 
-	if (want_read) {
-		for (uint32_t i = 0; i < n; i++)
-			if (want_read & (1u << i)) {
-				sh->dev[i].flags |= R5_WANTREAD | R5_LOCKED;
-				atomic_fetch_add(&c->stats.prereads, 1);
-			}
+	if (r5_want_reads(sh, want_read))
 		goto issue;
-	}
 
-	/* 4. Everything needed is up to date: one compute item. */
-	memset(&sh->ops, 0, sizeof(sh->ops));
+	/* 5. Everything needed is up to date: one compute item. */
 	if (f >= 0 && (int)pd != f && !(sh->dev[f].flags & R5_UPTODATE) &&
 	    (sh->dev[f].toread ||
 	     (any_write && !(sh->dev[f].towrite && (sh->dev[f].flags & R5_OVERWRITE))))) {
-		ops |= R5_OP_COMPUTE;
-		sh->ops.target = f;
-		sh->dev[f].flags |= R5_LOCKED;
-	} else if (f >= 0 && (int)pd == f && !(sh->dev[f].flags & R5_UPTODATE) && sh->dev[f].toread) {
-		/* nobody reads a parity page; cannot happen, but be safe */
 		ops |= R5_OP_COMPUTE;
 		sh->ops.target = f;
 		sh->dev[f].flags |= R5_LOCKED;
@@ -228,6 +326,7 @@ r5_handle_stripe(struct stripe_head *sh)
 		sh->ops.rmw = rmw;
 		atomic_fetch_add(rmw ? &c->stats.rmw : &c->stats.rcw, 1);
 	}
+compute:
 	if (ops) {
 		sh->ops.request = ops;
 		sh->inflight++;

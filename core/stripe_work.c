@@ -55,6 +55,11 @@ r5_run_compute(struct stripe_head *sh)
 	void *src[R5_MAX_MEMBERS + 1];
 	int k;
 
+	if (ops->request & R5_OP_CHECK) {
+		for (uint32_t i = 0; i < n; i++)
+			src[i] = sh->dev[i].page;
+		ops->check_zero = r5_parity_check((int)n, strip, src);
+	}
 	if (ops->request & R5_OP_COMPUTE) {
 		k = 0;
 		for (uint32_t i = 0; i < n; i++)
@@ -106,8 +111,13 @@ r5_run_compute(struct stripe_head *sh)
 		for (uint32_t i = 0; i < n; i++)
 			if (ops->drain[i])
 				sh->dev[i].flags |= R5_UPTODATE | R5_DIRTY;
-		sh->dev[pd].flags |= R5_UPTODATE | R5_DIRTY;
 		r5_clear_bit(&sh->state, STRIPE_PREREAD_ACTIVE);
+	}
+	if (ops->request & R5_OP_RECONSTRUCT)
+		sh->dev[pd].flags |= R5_UPTODATE | R5_DIRTY;
+	if (ops->request & R5_OP_CHECK) {
+		sh->sync_phase = 1;
+		sh->sync_mismatch = !ops->check_zero;
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		struct r5_seg *s;
@@ -144,14 +154,19 @@ r5_run_io(struct stripe_head *sh, struct r5_work *w)
 	uint64_t off = sh->sector * c->strip_size;
 	int ret;
 
-	if (!r5_slot_ok(a, w->dev))
+	if (!r5_slot_present(a, w->dev))
 		ret = -EIO; /* failed since handle_stripe looked */
 	else if (w->kind == R5_WORK_READ)
 		ret = r5_array_member_read(a, w->dev, dev->page, c->strip_size, off);
 	else
 		ret = r5_array_member_write(a, w->dev, dev->page, c->strip_size, off);
 
-	if (ret < 0 && r5_slot_ok(a, w->dev)) {
+	/* A read error on a degraded array fails the requests that needed
+	 * the page (R5_READERROR), not a second member; any other error fails
+	 * the member. */
+	bool read_error_only = ret < 0 && w->kind == R5_WORK_READ && r5_slot_ok(a, w->dev) &&
+			       atomic_load(&a->nr_failed) > 0;
+	if (ret < 0 && r5_slot_present(a, w->dev) && !read_error_only) {
 		char why[96];
 
 		snprintf(why, sizeof(why), "%s error at member offset %llu: %s",
@@ -164,6 +179,8 @@ r5_run_io(struct stripe_head *sh, struct r5_work *w)
 	if (w->kind == R5_WORK_READ) {
 		if (ret == 0)
 			dev->flags |= R5_UPTODATE;
+		else if (read_error_only)
+			dev->flags |= R5_READERROR;
 	} else {
 		/* Written, or its member is now faulty and parity carries it. */
 		dev->flags &= ~R5_DIRTY;

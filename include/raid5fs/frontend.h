@@ -36,11 +36,14 @@ void r5_frontend_opts_init(struct r5_frontend_opts *o);
  * survive fork. On every path out of the serving process r5_array_stop(a) is
  * called (flush, members marked clean), after the loop has stopped.
  *
- * Without foreground the calling process waits until the daemon has
- * started the engine and then calls _exit() with 0 (mount ready) or 1
- * (failed, nothing left mounted); only the daemon returns from here.
+ * Without foreground, once mounted, the process forks: the calling process
+ * waits until the daemon has started the engine and then calls _exit()
+ * with 0 (mount ready) or 1 (failed, nothing left mounted); from then on
+ * only the daemon returns from here. A failure before the fork (bad FUSE
+ * option, mount refused) returns 1 in the caller.
  *
- * Returns 0 after a clean stop, 1 on any failure (already logged). */
+ * Returns 0 after a clean stop, 1 on any failure (already logged as one
+ * line naming the mount point). */
 int r5_frontend_run(struct r5_array *a, const char *mountpoint,
 		    const struct r5_frontend_opts *o);
 

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 struct r5_member_ops {
@@ -22,6 +23,11 @@ struct r5_member_ops {
 	void (*close)(void *ctx);
 	/* optional: current size of the backing file in bytes, or -errno. */
 	int64_t (*size)(void *ctx);
+	/* optional: fstat of the open file (fault detection: link count,
+	 * identity, size); 0 or -errno. */
+	int (*stat)(void *ctx, struct stat *st);
+	/* optional: set the backing file's size (a new member); 0 or -errno. */
+	int (*truncate)(void *ctx, uint64_t size);
 };
 
 struct r5_member {
@@ -42,5 +48,31 @@ int r5_member_write(struct r5_member *m, const void *buf, size_t len, uint64_t o
 int r5_member_sync(struct r5_member *m);
 int64_t r5_member_size(struct r5_member *m); /* -ENOTSUP without ops->size */
 void r5_member_close(struct r5_member *m);   /* safe on a closed member */
+int r5_member_stat(struct r5_member *m, struct stat *st); /* -ENOTSUP without ops->stat */
+int r5_member_truncate(struct r5_member *m, uint64_t size); /* -ENOTSUP without ops->truncate */
+
+/* ---- the faulty member (member_faulty.c), for tests ----
+ * Wraps a member's ops so that chosen calls fail: calls of the kinds in
+ * `ops` are counted; the first `after_calls` of them pass; from then on
+ * each fails with probability rate_ppm / 1e6 (seeded, repeatable).
+ * A failure returns -error, or with error == 0 does half the transfer (a
+ * short read/write; the whole-buffer helpers turn that into -EIO unless
+ * the retry succeeds, so use it with rate 1e6). */
+enum { R5_FAULT_READ = 1u << 0, R5_FAULT_WRITE = 1u << 1, R5_FAULT_SYNC = 1u << 2 };
+
+struct r5_fault_spec {
+	uint32_t ops;         /* R5_FAULT_* kinds that may fail */
+	int error;            /* positive errno (EIO, ENOSPC), or 0 for a short transfer */
+	uint64_t after_calls; /* matching calls that pass before failures start */
+	uint32_t rate_ppm;    /* failure probability afterwards; 1000000 = every call */
+	uint64_t seed;
+};
+
+/* Puts the fault layer over m (m keeps working through it). 0 or -errno. */
+int r5_member_wrap_faulty(struct r5_member *m, const struct r5_fault_spec *spec);
+/* Changes the spec of a wrapped member (resets its call count). */
+int r5_member_faulty_set(struct r5_member *m, const struct r5_fault_spec *spec);
+/* Failures injected so far, or -EINVAL if m is not wrapped. */
+int64_t r5_member_faulty_count(struct r5_member *m);
 
 #endif

@@ -10,6 +10,7 @@
 #ifndef RAID5FS_PARITY_H
 #define RAID5FS_PARITY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define R5_PARITY_MAX_SOURCES 64
@@ -17,5 +18,10 @@
 /* @param nsrc 1..R5_PARITY_MAX_SOURCES; @param len any length. */
 void r5_parity_xor_ref(int nsrc, size_t len, void *const *src, void *dst);
 void r5_parity_xor(int nsrc, size_t len, void *const *src, void *dst);
+
+/* true if v[0] ^ v[1] ^ ... ^ v[n-1] is all zero (a stripe whose parity
+ * matches its data). @param n 2..R5_PARITY_MAX_SOURCES+1. */
+bool r5_parity_check_ref(int n, size_t len, void *const *v);
+bool r5_parity_check(int n, size_t len, void *const *v);
 
 #endif
