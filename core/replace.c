@@ -76,8 +76,12 @@ r5_array_replace(struct r5_array *a, uint32_t slot, const char *path, char *err,
 	}
 	int st = atomic_load(&a->slot[slot].state);
 	if (st == R5_SLOT_IN_SYNC || st == R5_SLOT_REBUILDING) {
-		snprintf(err, errlen, "slot %u is %s; fail it first (raid5fs fail)", slot,
-			 st == R5_SLOT_IN_SYNC ? "in sync" : "already rebuilding");
+		if (st == R5_SLOT_IN_SYNC)
+			snprintf(err, errlen, "slot %u is in sync; fail it first (raid5fs fail)", slot);
+		else
+			snprintf(err, errlen,
+				 "slot %u is already being rebuilt; wait for it (or resume it: raid5fs recover)",
+				 slot);
 		return -EBUSY;
 	}
 	if (r5_array_is_failed(a)) {
@@ -162,6 +166,12 @@ r5_array_recovery_done(struct r5_array *a, uint32_t slot)
 		atomic_store(&a->slot[slot].state, R5_SLOT_IN_SYNC);
 		atomic_fetch_sub(&a->nr_failed, 1);
 		a->slot[slot].sb.recovery_offset = R5_OFFSET_DONE;
+		/* Every stripe now XORs to zero (the new member was computed from
+		 * the others), so a pending resync has nothing left to do. */
+		if (atomic_load(&a->nr_failed) == 0 && a->was_dirty) {
+			a->was_dirty = false;
+			__atomic_store_n(&a->bitmap.resync_regions, 0, __ATOMIC_RELEASE);
+		}
 		a->events++;
 		r5_array_store_superblocks_locked(a);
 		r5_log("slot %u (%s) rebuilt: array is %s", slot, a->slot[slot].member.path,

@@ -23,6 +23,12 @@ int cmd_mount(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_examine(int argc, char **argv);
+int cmd_replace(int argc, char **argv);
+int cmd_check(int argc, char **argv);  /* cmd_check.c */
+int cmd_repair(int argc, char **argv); /* cmd_check.c */
+int cmd_idle(int argc, char **argv);
+int cmd_fail(int argc, char **argv);
+int cmd_speed(int argc, char **argv);
 
 /* "raid5fs: <what>: <reason>\n" on stderr; returns CLI_ERR. */
 int cli_error(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -54,5 +60,36 @@ int cli_require_raid5fs_mount(const char *mnt, char *abs);
 /* Reads a whole (small, procfs-like) file into a NUL-terminated malloc'd
  * buffer. 0 or -errno. */
 int cli_read_file(const char *path, char **buf, size_t *len);
+
+/* The one JSON value extractor (status.json; no JSON library). path is a
+ * dot-separated list of object keys and array indexes: "pid",
+ * "sync.action", "members.2.state". A string value is unescaped into out,
+ * any other value is copied as its JSON text ("12", "null", "0.5000",
+ * "{...}"). 1 when found, 0 when not, -EINVAL for malformed JSON or path,
+ * -ERANGE when the value does not fit in outlen. */
+int cli_json_get(const char *json, const char *path, char *out, size_t outlen);
+/* The number at path; false when it is missing, null or not a number. */
+bool cli_json_u64(const char *json, const char *path, uint64_t *out);
+
+/* Reads MOUNTPOINT/.raid5fs/status.json (abs = absolute mount point) into
+ * a malloc'd buffer. On failure prints the error naming mnt and returns
+ * CLI_ERR. */
+int cli_status_json(const char *mnt, const char *abs, char **json);
+
+/* Writes one command line to MOUNTPOINT/.raid5fs/control. When the engine
+ * refuses it (the write fails), the reason printed is the engine's own
+ * one-line message, read back from the control file. CLI_OK or CLI_ERR
+ * (error printed). */
+int cli_control(const char *mnt, const char *abs, const char *cmd);
+
+/* Polls status.json every 0.5 s until sync.action is "idle", showing the
+ * progress on stderr (one line rewritten in place on a terminal, else a
+ * line every 10 s). On CLI_OK *json is the last status.json (caller frees);
+ * on CLI_ERR the error has been printed. */
+int cli_sync_wait(const char *mnt, const char *abs, char **json);
+
+/* A slot number argument (usage error, exit 2, when it is not a number;
+ * the engine checks that the slot exists). */
+int cli_parse_slot(const char *cmd, const char *s, uint32_t *slot);
 
 #endif

@@ -17,11 +17,15 @@
 static void
 mount_help(void)
 {
-	printf("Usage: raid5fs mount [-f] [-o OPTIONS] MEMBER... MOUNTPOINT\n"
+	printf("Usage: raid5fs mount [-f] [--force] [-o OPTIONS] MEMBER... MOUNTPOINT\n"
 	       "Assemble the array from its member files (any order) and show it as\n"
 	       "MOUNTPOINT/image; status and control live in MOUNTPOINT/.raid5fs/.\n"
 	       "Returns once the mount is ready, unless -f.\n\n"
 	       "  -f, --foreground    stay in the foreground, log to stderr\n"
+	       "      --force         start an array that was not stopped cleanly AND is\n"
+	       "                      degraded (md refuses it: the parity of the stripes\n"
+	       "                      being written may not match, so the missing member's\n"
+	       "                      data there may be wrong). Check the data afterwards\n"
 	       "  -o, --options OPTS  comma-separated, may be repeated:\n"
 	       "        stripe_cache_size=N  stripe heads in the cache\n"
 	       "        strip_size=SIZE      bytes per member per stripe head\n"
@@ -98,8 +102,8 @@ mount_check_mountpoint(const char *mnt, char *abs)
 
 	if (stat(mnt, &st) < 0) {
 		if (errno == ENOTCONN)
-			return cli_error(mnt, "mount point in use (stale FUSE mount: "
-					      "run 'fusermount3 -u %s')", mnt);
+			return cli_error(mnt, "mount point in use (stale mount: "
+					      "run 'raid5fs umount %s')", mnt);
 		return cli_error(mnt, "%s", strerror(errno));
 	}
 	if (!S_ISDIR(st.st_mode))
@@ -123,6 +127,7 @@ cmd_mount(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "options", required_argument, NULL, 'o' },
+		{ "force", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -143,6 +148,9 @@ cmd_mount(int argc, char **argv)
 		switch (c) {
 		case 'f':
 			fo.foreground = true;
+			break;
+		case 'F':
+			eo.force = true;
 			break;
 		case 'o':
 			if (strlen(optarg) >= MOUNT_OPTS_MAX)

@@ -1,4 +1,5 @@
 /* cmd_status.c - raid5fs status: print MOUNTPOINT/.raid5fs/status(.json). */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -55,6 +56,9 @@ cmd_status(int argc, char **argv)
 		return r;
 	snprintf(path, sizeof(path), "%s/.raid5fs/%s", abs, json ? "status.json" : "status");
 	r = cli_read_file(path, &buf, &len);
+	if (r == -ENOTCONN)
+		return cli_error(mnt, "the raid5fs daemon is gone (stale mount: run 'raid5fs umount %s')",
+				 mnt);
 	if (r < 0)
 		return cli_error(path, "%s", strerror(-r));
 	fwrite(buf, 1, len, stdout);

@@ -33,23 +33,17 @@ static pid_t
 umount_daemon_pid(const char *abs)
 {
 	char path[PATH_MAX + 32];
-	char *buf, *p;
+	char *buf;
 	size_t len;
-	long pid = 0;
+	uint64_t pid = 0;
 
 	snprintf(path, sizeof(path), "%s/.raid5fs/status.json", abs);
 	if (cli_read_file(path, &buf, &len) < 0)
 		return 0;
-	p = strstr(buf, "\"pid\"");
-	if (p != NULL) {
-		p += strlen("\"pid\"");
-		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-			p++;
-		if (*p == ':')
-			pid = strtol(p + 1, NULL, 10);
-	}
+	if (!cli_json_u64(buf, "pid", &pid))
+		pid = 0;
 	free(buf);
-	return pid > 1 ? (pid_t)pid : 0;
+	return pid > 1 && pid <= INT_MAX ? (pid_t)pid : 0;
 }
 
 /* As root umount2() gives the real errno; otherwise fusermount3 -u. */

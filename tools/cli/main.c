@@ -14,6 +14,12 @@ static const struct {
 	{ "umount", cmd_umount, "unmount, flush and stop an array" },
 	{ "status", cmd_status, "show the state of a mounted array" },
 	{ "examine", cmd_examine, "print the superblock of a member file" },
+	{ "replace", cmd_replace, "put a new member in a failed slot and rebuild it" },
+	{ "fail", cmd_fail, "mark a member faulty (the array goes on degraded)" },
+	{ "check", cmd_check, "verify the parity of every stripe, count mismatches" },
+	{ "repair", cmd_repair, "like check, and rewrite the parity that does not match" },
+	{ "idle", cmd_idle, "stop the running recover, resync, check or repair" },
+	{ "speed", cmd_speed, "show or set the sync speed limits" },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
