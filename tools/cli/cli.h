@@ -27,6 +27,7 @@ int cmd_replace(int argc, char **argv);
 int cmd_check(int argc, char **argv);  /* cmd_check.c */
 int cmd_repair(int argc, char **argv); /* cmd_check.c */
 int cmd_idle(int argc, char **argv);
+int cmd_recover(int argc, char **argv);
 int cmd_fail(int argc, char **argv);
 int cmd_speed(int argc, char **argv);
 

@@ -14,7 +14,7 @@ idle_help(void)
 	printf("Usage: raid5fs idle MOUNTPOINT\n"
 	       "Stop the running sync action (recover, resync, check or repair), as\n"
 	       "md's \"echo idle > sync_action\". A stopped recovery or resync keeps its\n"
-	       "checkpoint: 'echo recover > MOUNTPOINT/.raid5fs/control' resumes a\n"
+	       "checkpoint: 'raid5fs recover MOUNTPOINT' resumes a\n"
 	       "recovery, and a resync resumes on the next mount. Doing nothing when\n"
 	       "nothing runs is not an error.\n\n"
 	       "  -h, --help   this help\n");
@@ -76,7 +76,7 @@ cmd_idle(int argc, char **argv)
 	if (strcmp(after, "idle") != 0)
 		return cli_error(mnt, "%s is still running after idle", after);
 	if (strcmp(before, "recover") == 0)
-		printf("recover stopped at about %.1f%% (resume it: echo recover > %s/.raid5fs/control)\n",
+		printf("recover stopped at about %.1f%% (resume it: raid5fs recover %s)\n",
 		       strtod(progress, NULL) * 100, mnt);
 	else
 		printf("%s stopped at about %.1f%%\n", before, strtod(progress, NULL) * 100);

@@ -53,7 +53,7 @@ replace_result(const char *mnt, uint32_t slot, const char *json)
 				 state, reason[0] ? ": " : "", reason);
 	if (strcmp(last_action, "recover") == 0 && strcmp(last_result, "interrupted") == 0)
 		return cli_error(mnt, "recovery of slot %u was interrupted (the slot is %s; "
-				      "'echo recover > %s/.raid5fs/control' resumes it)",
+				      "'raid5fs recover %s' resumes it)",
 				 slot, state, mnt);
 	if (strcmp(last_action, "recover") == 0 && strcmp(last_result, "ok") != 0)
 		return cli_error(mnt, "recovery of slot %u failed: %s (the slot is %s)", slot,
@@ -139,6 +139,74 @@ cmd_replace(int argc, char **argv)
 	if (r != CLI_OK)
 		return r;
 	r = replace_result(mnt, slot, json);
+	free(json);
+	return r;
+}
+
+static void
+recover_help(void)
+{
+	printf("Usage: raid5fs recover [--wait] MOUNTPOINT\n"
+	       "Resume a recovery that was stopped (raid5fs idle) from its checkpoint, as\n"
+	       "md's \"echo recover > sync_action\". A recovery interrupted by an unmount\n"
+	       "or a crash resumes by itself on the next mount.\n\n"
+	       "  -w, --wait   wait until the rebuild ends; exit 1 if it did not finish\n"
+	       "  -h, --help   this help\n");
+}
+
+int
+cmd_recover(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "wait", no_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char abs[PATH_MAX], key[64], state[32];
+	const char *mnt;
+	char *json;
+	int c, r, wait = 0, slot = -1;
+
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":wh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'w':
+			wait = 1;
+			break;
+		case 'h':
+			recover_help();
+			return CLI_OK;
+		default:
+			return cli_bad_option("recover", argv, c);
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage("recover", "need exactly one MOUNTPOINT");
+	mnt = argv[optind];
+	r = cli_require_raid5fs_mount(mnt, abs);
+	if (r != 0)
+		return r;
+	r = cli_control(mnt, abs, "recover");
+	if (r != CLI_OK)
+		return r;
+	r = cli_status_json(mnt, abs, &json);
+	if (r != CLI_OK)
+		return r;
+	for (int s = 0; s < 32 && slot < 0; s++) {
+		snprintf(key, sizeof(key), "members.%d.state", s);
+		if (cli_json_get(json, key, state, sizeof(state)) == 1 && !strcmp(state, "rebuilding"))
+			slot = s;
+	}
+	free(json);
+	printf("recovery of slot %d resumed\n", slot);
+	if (!wait || slot < 0)
+		return CLI_OK;
+	fflush(stdout);
+	r = cli_sync_wait(mnt, abs, &json);
+	if (r != CLI_OK)
+		return r;
+	r = replace_result(mnt, (uint32_t)slot, json);
 	free(json);
 	return r;
 }

@@ -19,6 +19,7 @@ static const struct {
 	{ "check", cmd_check, "verify the parity of every stripe, count mismatches" },
 	{ "repair", cmd_repair, "like check, and rewrite the parity that does not match" },
 	{ "idle", cmd_idle, "stop the running recover, resync, check or repair" },
+	{ "recover", cmd_recover, "resume a rebuild stopped by idle" },
 	{ "speed", cmd_speed, "show or set the sync speed limits" },
 };
 
