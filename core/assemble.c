@@ -305,7 +305,7 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 		} else {
 			atomic_store(&slot->state, R5_SLOT_MISSING);
 			atomic_fetch_add(&a->nr_failed, 1);
-			snprintf(slot->fail_reason, sizeof(slot->fail_reason), "%s", missing_desc);
+			snprintf(slot->fail_reason, sizeof(slot->fail_reason), "%.150s", missing_desc);
 			/* keep the path the user gave for this slot, if any */
 			for (int i = 0; i < n; i++)
 				if (cand[i].sb.role == s)

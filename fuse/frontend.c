@@ -141,12 +141,51 @@ fe_log(int prio, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* libfuse's own messages go the same way as ours. */
+/* libfuse's own messages go the same way as ours, one line at a time (it
+ * sometimes builds a line from several calls). While the mount is being set
+ * up they are kept instead, so that a failure is reported as ONE line that
+ * carries libfuse's reason. */
+static bool fe_capture;              /* set only while single-threaded */
+static char fe_fuse_msg[1024];       /* last line libfuse logged while capturing */
+static __thread char fe_fuse_line[1024]; /* partial line of this thread */
+static __thread size_t fe_fuse_len;
+
 static void
 fe_fuse_log(enum fuse_log_level level, const char *fmt, va_list ap)
 {
-	/* fuse_log_level uses the syslog numbering. */
-	fe_vlog((int)level, fmt, ap);
+	char *nl;
+	int n;
+
+	n = vsnprintf(fe_fuse_line + fe_fuse_len, sizeof(fe_fuse_line) - fe_fuse_len, fmt, ap);
+	if (n < 0)
+		return;
+	fe_fuse_len += (size_t)n;
+	if (fe_fuse_len >= sizeof(fe_fuse_line) - 1) {
+		fe_fuse_len = sizeof(fe_fuse_line) - 2; /* overlong: cut it here */
+		fe_fuse_line[fe_fuse_len++] = '\n';
+		fe_fuse_line[fe_fuse_len] = '\0';
+	}
+	while ((nl = strchr(fe_fuse_line, '\n')) != NULL) {
+		*nl = '\0';
+		if (fe_fuse_line[0] != '\0') {
+			if (fe_capture)
+				snprintf(fe_fuse_msg, sizeof(fe_fuse_msg), "%s", fe_fuse_line);
+			else
+				fe_log((int)level, "%s", fe_fuse_line); /* syslog numbering */
+		}
+		fe_fuse_len -= (size_t)(nl + 1 - fe_fuse_line);
+		memmove(fe_fuse_line, nl + 1, fe_fuse_len + 1);
+	}
+}
+
+/* ": <libfuse's reason>" for an error line, or "". */
+static const char *
+fe_fuse_reason(char *buf, size_t len)
+{
+	if (fe_fuse_msg[0] == '\0')
+		return "";
+	snprintf(buf, len, ": %s", fe_fuse_msg);
+	return buf;
 }
 
 /* Once daemonized, anything the engine (or a library) writes to stderr is
@@ -901,7 +940,7 @@ fe_detach_stdio(pthread_t *pump, bool *pump_started)
 }
 
 static void
-fe_stop_pump(pthread_t pump, bool started)
+fe_stop_pump(const pthread_t *pump, bool started)
 {
 	int null;
 
@@ -912,7 +951,7 @@ fe_stop_pump(pthread_t pump, bool started)
 	if (null >= 0) {
 		dup2(null, STDERR_FILENO); /* drops the last write end: pump sees EOF */
 		close(null);
-		pthread_join(pump, NULL);
+		pthread_join(*pump, NULL);
 	}
 }
 
@@ -936,6 +975,7 @@ r5_frontend_run(struct r5_array *a, const char *mountpoint, const struct r5_fron
 	struct fuse_session *se;
 	char *optstr = NULL;
 	char size_str[32];
+	char reason[1040];
 	pthread_t pump;
 	bool pump_started = false;
 	bool mounted = false;
@@ -960,6 +1000,8 @@ r5_frontend_run(struct r5_array *a, const char *mountpoint, const struct r5_fron
 
 	fe_syslog = false;
 	openlog("raid5fs", LOG_PID, LOG_DAEMON);
+	fe_fuse_msg[0] = '\0';
+	fe_capture = true;
 	fuse_set_log_func(fe_fuse_log);
 
 	if (asprintf(&optstr, R5_FE_BASE_OPTS ",max_read=%u%s%s", R5_FE_MAX_IO,
@@ -977,15 +1019,18 @@ r5_frontend_run(struct r5_array *a, const char *mountpoint, const struct r5_fron
 	}
 	f = fuse_new(&args, &fe_ops, sizeof(fe_ops), &fe);
 	if (f == NULL) {
-		fe_log(LOG_ERR, "%s: cannot set up FUSE (bad -o option?)", mountpoint);
+		fe_log(LOG_ERR, "%s: cannot set up FUSE%s", mountpoint,
+		       fe_fuse_reason(reason, sizeof(reason)));
 		goto out;
 	}
 	if (fuse_mount(f, mountpoint) != 0) {
-		fe_log(LOG_ERR, "%s: FUSE mount failed", mountpoint);
+		fe_log(LOG_ERR, "%s: FUSE mount failed%s", mountpoint,
+		       fe_fuse_reason(reason, sizeof(reason)));
 		goto out;
 	}
 	mounted = true;
 	se = fuse_get_session(f);
+	fe_capture = false;
 
 	if (!o->foreground) {
 		ready_fd = fe_daemonize();
@@ -1019,9 +1064,12 @@ r5_frontend_run(struct r5_array *a, const char *mountpoint, const struct r5_fron
 	fe_notify_parent(ready_fd, 0);
 	ready_fd = -1;
 
+	/* 0 after an unmount, the signal number after SIGTERM etc., or -1. */
 	r = fuse_loop_mt(f, loop_cfg);
-	if (r != 0)
-		fe_log(LOG_NOTICE, "%s: FUSE loop ended (%d), stopping", mountpoint, r);
+	if (r > 0)
+		fe_log(LOG_NOTICE, "%s: %s, stopping", mountpoint, strsignal(r));
+	else if (r < 0)
+		fe_log(LOG_ERR, "%s: FUSE loop failed (%d), stopping", mountpoint, r);
 	else
 		fe_log(LOG_INFO, "%s: unmounted, stopping", mountpoint);
 	rc = 0;
@@ -1039,7 +1087,7 @@ out:
 		       mountpoint, strerror(-fe_errno(r)));
 		rc = 1;
 	} else if (rc == 0) {
-		fe_log(LOG_INFO, "%s: array stopped clean", mountpoint);
+		fe_log(LOG_INFO, "%s: array stopped", mountpoint);
 	}
 	if (f != NULL)
 		fuse_destroy(f);
@@ -1048,7 +1096,8 @@ out:
 	fuse_opt_free_args(&args);
 	free(optstr);
 	fe_notify_parent(ready_fd, 1); /* only if we failed before "ready" */
-	fe_stop_pump(pump, pump_started);
+	fe_capture = false;
+	fe_stop_pump(&pump, pump_started);
 	pthread_mutex_destroy(&fe.reply_lock);
 	return rc;
 }

@@ -63,7 +63,7 @@ _R5_PIDS=()       # raid5fs daemons we started ("pid|mountpoint")
 _R5_CLEANING=0
 
 _r5_cleanup() {
-	local rc=$? e d l dev back p pid mnt i busy=0
+	local rc=$? e d dev back p pid mnt i busy=0
 	[[ $_R5_CLEANING -eq 0 ]] || return 0
 	_R5_CLEANING=1
 	trap - EXIT INT TERM
@@ -76,6 +76,9 @@ _r5_cleanup() {
 			fi
 		done
 	fi
+	# 0. background jobs of this shell (writers, readers) and everything they
+	#    started: all ours. Bounded wait: never hang the cleanup.
+	for pid in $(jobs -pr); do _r5_kill_tree "$pid"; done
 	# 1. filesystems on loop devices (newest first)
 	for ((i = ${#_R5_FSMOUNTS[@]} - 1; i >= 0; i--)); do
 		d=${_R5_FSMOUNTS[i]}
@@ -100,6 +103,19 @@ _r5_cleanup() {
 			fusermount3 -uz "$mnt" || umount -l "$mnt" || { log "cannot unmount $mnt"; busy=1; }
 		fi
 	done
+	# 3b. anything else still mounted under our private work directory is
+	#     ours too (e.g. a mount that was expected to fail but did not)
+	while read -r mnt; do
+		log "unmounting leftover $mnt"
+		if [[ -f $mnt/.raid5fs/status.json ]]; then
+			pid=$(daemon_pid "$mnt") && _R5_PIDS+=("$pid|$mnt")
+			timeout 60 "$R5_BIN" umount "$mnt" >&2
+		fi
+		if mountpoint -q "$mnt"; then
+			umount "$mnt" 2>/dev/null || fusermount3 -uz "$mnt" 2>/dev/null ||
+				umount -l "$mnt" || busy=1
+		fi
+	done < <(awk -v w="$W/" 'index($2, w) == 1 { print $2 }' /proc/self/mounts | tac)
 	# 4. daemons we started that are still alive: give them time, then TERM, KILL
 	for e in "${_R5_PIDS[@]}"; do
 		pid=${e%%|*} mnt=${e#*|}
@@ -128,6 +144,41 @@ _r5_cleanup() {
 trap _r5_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# _r5_kill_tree PID: SIGTERM PID and all its descendants (found through
+# /proc/*/stat), wait up to 5 s, then SIGKILL what is left. Only used on
+# this shell's own background jobs.
+_r5_kill_tree() {
+	local -a todo=("$1") all=()
+	local p f ppid i
+	while ((${#todo[@]})); do
+		p=${todo[0]}
+		todo=("${todo[@]:1}")
+		all+=("$p")
+		for f in /proc/[0-9]*/stat; do
+			ppid=$(sed 's/^.*) [A-Za-z] \([0-9]*\) .*/\1/' "$f" 2>/dev/null) || continue
+			[[ $ppid == "$p" ]] && { f=${f#/proc/}; todo+=("${f%/stat}"); }
+		done
+	done
+	kill -TERM "${all[@]}" 2>/dev/null
+	for ((i = 0; i < 50; i++)); do
+		_r5_any_alive "${all[@]}" || break
+		sleep 0.1
+	done
+	_r5_any_alive "${all[@]}" && kill -KILL "${all[@]}" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
+# _r5_any_alive PID...: true if one of them is running (zombies don't count)
+_r5_any_alive() {
+	local p st
+	for p; do
+		st=$(sed 's/^.*) \([A-Za-z]\) .*/\1/' "/proc/$p/stat" 2>/dev/null) || continue
+		[[ -n $st && $st != Z ]] && return 0
+	done
+	return 1
+}
 
 # True if pid is alive and is a raid5fs process: its executable is $R5_BIN
 # or its command line names mount point mnt. The pid itself comes from that
@@ -173,7 +224,7 @@ mount_array() {
 	local mnt=$1
 	shift
 	mkdir -p "$mnt"
-	_R5_MOUNTS+=("$mnt")
+	_r5_remember_mount "$mnt"
 	r5 mount "$@" "${MEMBERS[@]}" "$mnt" >&2 || fail "raid5fs mount $* ${MEMBERS[*]} $mnt failed"
 	wait_mounted "$mnt"
 	local pid
@@ -185,6 +236,21 @@ mount_array() {
 	else
 		log "warning: no daemon pid in $mnt/.raid5fs/status.json"
 	fi
+}
+
+_r5_remember_mount() {
+	local m
+	for m in "${_R5_MOUNTS[@]}"; do [[ $m == "$1" ]] && return 0; done
+	_R5_MOUNTS+=("$1")
+}
+
+# adopt_mount MNT: a raid5fs mount made outside mount_array (say, by a
+# command that was expected to fail): record it so it is cleaned up.
+adopt_mount() {
+	local mnt=$1 pid
+	_r5_remember_mount "$mnt"
+	pid=$(daemon_pid "$mnt") && _R5_PIDS+=("$pid|$mnt")
+	return 0
 }
 
 # wait_mounted MNT [SECS]: until MNT is a mount point with an image file.
@@ -203,6 +269,24 @@ daemon_pid() {
 	pid=$(timeout 10 cat "$1/.raid5fs/status.json" |
 		grep -o '"pid"[[:space:]]*:[[:space:]]*[0-9]*' | head -n1 | grep -o '[0-9]*$') || return 1
 	[[ -n $pid ]] && echo "$pid"
+}
+
+# sync_action MNT: the running sync action from status.json ("idle",
+# "resync", "recover", "check", "repair").
+sync_action() {
+	timeout 10 cat "$1/.raid5fs/status.json" |
+		grep -o '"action"[[:space:]]*:[[:space:]]*"[a-z_]*"' | head -n1 | sed 's/.*"\([a-z_]*\)"$/\1/'
+}
+
+# wait_sync_idle MNT [SECS]: until no resync/recovery/check runs.
+wait_sync_idle() {
+	local mnt=$1 secs=${2:-120} i a=
+	for ((i = 0; i < secs * 5; i++)); do
+		a=$(sync_action "$mnt") || a=
+		[[ $a == idle ]] && return 0
+		sleep 0.2
+	done
+	fail "$mnt: sync action still '$a' after ${secs}s"
 }
 
 # umount_array MNT: raid5fs umount, and check that it is really gone and that
@@ -269,11 +353,11 @@ member_sums() { sha256sum -- "$@"; }
 # reorder_members: a fixed non-identity permutation of MEMBERS (reversed,
 # then rotated by one), to show that the command-line order does not matter.
 reorder_members() {
-	local -a rev=() out=()
+	local -a rev=() perm=()
 	local i n=${#MEMBERS[@]}
 	for ((i = n - 1; i >= 0; i--)); do rev+=("${MEMBERS[i]}"); done
-	for ((i = 0; i < n; i++)); do out+=("${rev[(i + 1) % n]}"); done
-	MEMBERS=("${out[@]}")
+	for ((i = 0; i < n; i++)); do perm+=("${rev[(i + 1) % n]}"); done
+	MEMBERS=("${perm[@]}")
 }
 
 # offline_verify IMAGE_EXPECTED: with the array stopped, parity of every row

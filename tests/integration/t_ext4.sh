@@ -2,6 +2,7 @@
 # t_ext4: the way people use raid5fs. mkfs.ext4 on the image, loop-mount it,
 # copy a tree of files with known SHA-256 sums, fsck, stop everything,
 # reassemble with the members in another order and check every file.
+# shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 command -v mkfs.ext4 >/dev/null || skip "mkfs.ext4 missing (package e2fsprogs)"
@@ -25,8 +26,9 @@ for d in 0 1 2 3 4 5 6 7; do
 		4) sz=$(((RANDOM % 2 + 1) * 1048576 + RANDOM)) ;;
 		*) sz=$((RANDOM * 13 % 1000000)) ;;
 		esac
-		[[ $f -eq 0 ]] && sz=$((2 * 1048576 + 123))
-		p=$src/dir$d/$([[ $((f % 2)) -eq 0 ]] && echo "sub$((d % 3))/")file$f.bin
+		((f)) || sz=$((2 * 1048576 + 123))
+		p=$src/dir$d/file$f.bin
+		((f % 2)) || p=$src/dir$d/sub$((d % 3))/file$f.bin
 		head -c "$sz" /dev/urandom >"$p"
 		total=$((total + sz))
 	done

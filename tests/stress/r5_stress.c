@@ -164,7 +164,7 @@ main(int argc, char **argv)
 	g_array = NULL;
 
 	/* parity of every byte row on the members */
-	uint8_t *m[4];
+	uint8_t *m[4] = { NULL };
 	for (int i = 0; i < 4; i++) {
 		FILE *f = fopen(paths[i], "rb");
 		m[i] = malloc(msize);
@@ -178,8 +178,12 @@ main(int argc, char **argv)
 		if (m[0][o] ^ m[1][o] ^ m[2][o] ^ m[3][o]) {
 			fprintf(stderr, "FAIL: parity mismatch at member offset %llu\n",
 				(unsigned long long)o);
+			for (int i = 0; i < 4; i++)
+				free(m[i]);
 			goto out;
 		}
+	for (int i = 0; i < 4; i++)
+		free(m[i]);
 	if (atomic_load(&g_failures) == 0) {
 		printf("r5_stress: %d writers x %d rounds, %d readers: 1 passed, 0 failed\n",
 		       NWRITERS, rounds, NREADERS);
