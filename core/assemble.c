@@ -285,6 +285,9 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 	a->events = max_events;
 	a->sb_state = newest->sb.state;
 	a->was_dirty = newest->sb.state == R5_STATE_ACTIVE;
+	/* mirrors the on-disk state: safe mode cleans a dirty start once the
+	 * resync is done */
+	atomic_store(&a->marked_active, a->was_dirty);
 	r5_mutex_init(&a->sb_lock);
 	r5_sync_init(&a->sync);
 	for (uint32_t s = 0; s < nmembers; s++) {
