@@ -34,37 +34,65 @@ r5_next_piece(struct r5_array *a, uint64_t pos, uint64_t end, struct r5_piece *p
 	return (uint32_t)(end - pos < len ? end - pos : len);
 }
 
-/* Attaches up to R5_SEG_BATCH segments of [*pos, end) and waits for them. */
+/* Is the stripe row holding image byte pos only partly covered by the
+ * request [req_start, req_end)? Its stripes would need pre-reads. */
+static bool
+r5_partial_row(struct r5_array *a, uint64_t pos, uint64_t req_start, uint64_t req_end)
+{
+	uint64_t row_bytes = (uint64_t)a->geo.chunk_size * (a->geo.nr_members - 1);
+	uint64_t row_start = pos / row_bytes * row_bytes;
+
+	return req_start > row_start || req_end < row_start + row_bytes;
+}
+
+/* Attaches up to R5_SEG_BATCH segments of [*pos, end) and waits for them.
+ * Writes in rows the request covers only in part are bounced (stripe.h)
+ * and not waited for. */
 static int
 r5_cached_round(struct r5_array *a, uint8_t *buf, uint64_t start, uint64_t *pos, uint64_t end,
 		bool write)
 {
 	struct r5_cache *c = a->cache;
-	struct r5_seg segs[R5_SEG_BATCH];
+	struct r5_seg segs[R5_SEG_BATCH], *attach[R5_SEG_BATCH];
 	struct r5_piece pieces[R5_SEG_BATCH];
 	struct r5_req req;
-	uint32_t nseg = 0;
+	uint32_t nseg = 0, nwait = 0;
 	int err;
 
 	while (*pos < end && nseg < R5_SEG_BATCH) {
 		uint32_t off, len = r5_next_piece(a, *pos, end, &pieces[nseg], &off);
+		struct r5_bounce *b = NULL;
+		struct r5_seg *seg = &segs[nseg];
 
-		segs[nseg].buf = buf + (*pos - start);
-		segs[nseg].off = off;
-		segs[nseg].len = len;
-		segs[nseg].req = &req;
+		if (write && r5_partial_row(a, *pos, start, end) && (b = r5_bounce_get(c))) {
+			/* a copy in the FUSE thread, so that the writer goes on */
+			memcpy(b->page, buf + (*pos - start), len);
+			seg = &b->seg;
+			seg->buf = b->page;
+			seg->req = NULL;
+			seg->bounce = b;
+			atomic_fetch_add(&c->stats.bounced, 1);
+		} else {
+			seg->buf = buf + (*pos - start);
+			seg->req = &req;
+			seg->bounce = NULL;
+			nwait++;
+		}
+		seg->off = off;
+		seg->len = len;
+		attach[nseg] = seg;
 		*pos += len;
 		nseg++;
 	}
-	r5_req_init(&req, nseg);
+	r5_req_init(&req, nwait);
 	atomic_fetch_add(&c->plugged, 1);
 	for (uint32_t i = 0; i < nseg; i++) {
 		struct stripe_head *sh = r5_stripe_get(c, pieces[i].sector);
 
 		if (write)
-			r5_stripe_add_write(sh, (int)pieces[i].dev, &segs[i]);
+			r5_stripe_add_write(sh, (int)pieces[i].dev, attach[i]);
 		else
-			r5_stripe_add_read(sh, (int)pieces[i].dev, &segs[i]);
+			r5_stripe_add_read(sh, (int)pieces[i].dev, attach[i]);
 		r5_stripe_put(sh);
 	}
 	atomic_fetch_sub(&c->plugged, 1);
@@ -204,7 +232,7 @@ r5_array_flush(struct r5_array *a)
 	if (!a->started)
 		return 0;
 	atomic_fetch_add(&a->io.flushes, 1);
-	r5_cache_flush(a->cache);
+	int lost = r5_cache_flush(a->cache);
 	for (uint32_t i = 0; i < a->geo.nr_members; i++) {
 		if (!r5_slot_ok(a, i))
 			continue;
@@ -216,5 +244,5 @@ r5_array_flush(struct r5_array *a)
 			r5_array_fail_slot(a, i, why);
 		}
 	}
-	return r5_array_is_failed(a) ? -EIO : 0;
+	return r5_array_is_failed(a) || lost ? -EIO : 0;
 }

@@ -196,13 +196,13 @@ r5_array_status_json(struct r5_array *a, char *buf, size_t len)
 			   "\"memory_bytes\": %llu, \"workers\": %u, \"active\": %u, \"inactive\": %u, "
 			   "\"handle\": %u, \"delayed\": %u, \"hits\": %llu, \"misses\": %llu, "
 			   "\"waits\": %llu, \"rmw\": %llu, \"rcw\": %llu, \"delayed_total\": %llu, "
-			   "\"prereads\": %llu, \"writebacks\": %llu, \"computes\": %llu},\n",
+			   "\"prereads\": %llu, \"writebacks\": %llu, \"computes\": %llu, \"bounced\": %llu},\n",
 		       c->nr_stripes, c->strip_size,
 		       (unsigned long long)c->nr_stripes * c->nr_members * c->strip_size,
 		       c->nr_workers, active, inactive, handle, delayed, r5_ld(&c->stats.hits),
 		       r5_ld(&c->stats.misses), r5_ld(&c->stats.waits), r5_ld(&c->stats.rmw),
 		       r5_ld(&c->stats.rcw), r5_ld(&c->stats.delayed), r5_ld(&c->stats.prereads),
-		       r5_ld(&c->stats.writebacks), r5_ld(&c->stats.computes));
+		       r5_ld(&c->stats.writebacks), r5_ld(&c->stats.computes), r5_ld(&c->stats.bounced));
 	}
 	r5_out(&o, "  \"uptime_s\": %llu\n}\n",
 	       a->started ? (unsigned long long)((r5_now_ns() - a->start_ns) / 1000000000ull) : 0ull);

@@ -35,10 +35,11 @@
  *      request is pending on the stripe: rebuild a page onto a new member,
  *      or check parity (and rewrite it for repair/resync);
  *   5. everything needed is up to date: one compute work item runs, in
- *      order, BIOFILL (copy pages to readers), COMPUTE (rebuild a missing
- *      member's page from the others), PREXOR (P ^= old data, rmw),
- *      BIODRAIN (copy writers' data into pages), RECONSTRUCT (rmw: P ^= new
- *      data; rcw: P = XOR of all data pages).
+ *      order, COMPUTE (rebuild a missing member's page from the others),
+ *      PREXOR (P ^= old data, rmw), BIODRAIN (copy writers' data into
+ *      pages), BIOFILL (copy pages to readers: after the drain, so a read
+ *      never returns data older than a write acknowledged before it),
+ *      RECONSTRUCT (rmw: P ^= new data; rcw: P = XOR of all data pages).
  * Every work item holds one count on the stripe; its completion updates the
  * block flags under sh->lock, sets STRIPE_HANDLE and puts the count, so the
  * stripe comes back to handle_stripe when the last one finishes.
@@ -58,8 +59,12 @@
  *   handle       count 0, STRIPE_HANDLE set: a worker will run handle_stripe.
  *   delayed      count 0, wants pre-reads for a partial write: held back so
  *                a following write can complete the stripe (md's delayed
- *                list). Workers move them to handle when they run out of
- *                other work (md's unplug), setting STRIPE_PREREAD_ACTIVE.
+ *                list). Workers move them to handle (setting
+ *                STRIPE_PREREAD_ACTIVE) when a writer waits on one of them
+ *                and no request is being attached (md's unplug), when
+ *                someone waits for a free stripe, on flush, or when the
+ *                list has waited R5_LAZY_DELAY_NS (stripes that hold only
+ *                bounced, already acknowledged writes).
  *   op_queue     work items (compute, member I/O) waiting for a worker.
  * A stripe with count > 0 is on no list.
  *
@@ -131,6 +136,7 @@ enum {
 	STRIPE_PREREAD_ACTIVE = 1u << 2,
 	STRIPE_ACTIVE = 1u << 3,
 	STRIPE_FLUSH = 1u << 4,
+	STRIPE_DELAY_URGENT = 1u << 5, /* delayed, and a writer waits for it */
 };
 
 /* compute steps of one compute work item: sh->ops.request */
@@ -156,10 +162,29 @@ struct r5_req {
 
 /* The part of a request that falls in one page of one stripe. */
 struct r5_seg {
-	struct r5_seg *next; /* on dev->toread/towrite or sh->ops lists */
-	struct r5_req *req;
-	uint8_t *buf;        /* the user's bytes (read into / written from) */
-	uint32_t off, len;   /* inside the page */
+	struct r5_seg *next;      /* on dev->toread/towrite or sh->ops lists */
+	struct r5_req *req;       /* NULL for a bounced write (acknowledged already) */
+	uint8_t *buf;             /* the user's bytes (read into / written from) */
+	uint32_t off, len;        /* inside the page */
+	struct r5_bounce *bounce; /* the bounce buffer that holds buf, or NULL */
+};
+
+/* BOUNCED WRITES
+ * FUSE sends the writes of one file one at a time, and a writer waits for
+ * its request to be in the cache. A request that covers only part of a
+ * stripe row at its edges would wait for pre-reads there, although the
+ * next request usually completes the row. So a write segment in a row the
+ * request does not cover completely is copied into a bounce buffer from a
+ * fixed pool and acknowledged at once; the stripe then waits on the delayed
+ * list like any partial write, and usually gets the rest of its data
+ * before any pre-read. Bounced data counts as dirty for flush (sh->nr_bounced),
+ * and a bounced write that can no longer be stored is reported by the next
+ * flush (-EIO), like the kernel's writeback errors. When the pool is empty
+ * the writer simply waits, as without bouncing. */
+struct r5_bounce {
+	struct r5_seg seg;
+	uint8_t *page;                 /* strip_size bytes */
+	struct r5_bounce *next_free;   /* cache->bounce_lock */
 };
 
 enum r5_work_kind { R5_WORK_COMPUTE, R5_WORK_READ, R5_WORK_WRITE };
@@ -208,6 +233,7 @@ struct stripe_head {
 	atomic_uint state;             /* STRIPE_* bits */
 	pthread_mutex_t lock;          /* see LOCKS above */
 	uint32_t inflight;             /* work items in flight; sh->lock */
+	uint32_t nr_bounced;           /* bounced writes not yet drained; sh->lock */
 	uint32_t pd_idx;               /* parity member of this stripe; set at init */
 	struct r5_ops ops;             /* sh->lock, then the compute item */
 	uint8_t sync_action;           /* enum r5_sync_action flagged by the sync thread; sh->lock */
@@ -239,6 +265,7 @@ struct r5_cache_stats {
 	atomic_ullong prereads;        /* member reads issued by handle_stripe */
 	atomic_ullong writebacks;      /* member writes issued */
 	atomic_ullong computes;        /* pages rebuilt from parity */
+	atomic_ullong bounced;         /* write segments acknowledged from a bounce buffer */
 };
 
 struct r5_cache {
@@ -261,6 +288,8 @@ struct r5_cache {
 	struct r5_list delayed_list;
 	struct r5_list op_queue;
 	uint32_t nr_delayed;
+	uint32_t nr_delayed_urgent;    /* of those, with STRIPE_DELAY_URGENT */
+	uint64_t delayed_since_ns;     /* when the delayed list last became non-empty */
 	bool stopping;
 	atomic_uint plugged;           /* requests being attached right now (md's plug) */
 	atomic_uint get_waiters;       /* threads waiting for a free stripe */
@@ -273,6 +302,14 @@ struct r5_cache {
 	pthread_mutex_t flush_lock;    /* flush_pending */
 	pthread_cond_t flush_cond;
 	uint32_t flush_pending;        /* STRIPE_FLUSH stripes still dirty */
+
+	pthread_mutex_t bounce_lock;   /* bounce_free */
+	struct r5_bounce *bounce_free;
+	struct r5_bounce *bounces;     /* nr_bounce entries */
+	uint8_t *bounce_pages;
+	uint32_t nr_bounce;
+	atomic_ullong lost_writes;     /* bounced writes that could not be stored */
+	uint64_t lost_reported;        /* lost_writes at the last flush; flush_serial */
 
 	struct r5_cache_stats stats;
 };
@@ -297,6 +334,10 @@ void r5_req_init(struct r5_req *req, uint32_t pending);
 void r5_req_complete(struct r5_req *req, int error);
 int r5_req_wait(struct r5_req *req);
 void r5_req_destroy(struct r5_req *req);
+/* A bounce buffer for a write segment, or NULL when the pool is empty. */
+struct r5_bounce *r5_bounce_get(struct r5_cache *c);
+/* Completes one segment: its request, or its bounce buffer. */
+void r5_seg_done(struct r5_cache *c, struct r5_seg *seg, int error);
 
 /* stripe_handle.c: the state machine */
 void r5_handle_stripe(struct stripe_head *sh);
@@ -311,6 +352,8 @@ void r5_work_queue(struct r5_cache *c, struct r5_work *w);
 void r5_stripe_check_clean(struct stripe_head *sh);
 /* Unplug: lets workers release delayed stripes once requests are attached. */
 void r5_cache_unplug(struct r5_cache *c);
+/* Moves every delayed stripe to the handle list now (flush). */
+void r5_cache_kick_delayed(struct r5_cache *c);
 
 /* stripe_flush.c */
 int r5_cache_flush(struct r5_cache *c);

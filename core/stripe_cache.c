@@ -6,6 +6,7 @@
 
 #include "array_internal.h"
 #include "locks.h"
+#include "raid5fs/util.h"
 #include "stripe.h"
 
 static uint32_t
@@ -69,6 +70,7 @@ r5_stripe_init(struct r5_cache *c, struct stripe_head *sh, uint64_t sector)
 	/* block state belongs to sh->lock even on a free stripe (flush reads it) */
 	r5_mutex_lock(&sh->lock);
 	sh->inflight = 0;
+	sh->nr_bounced = 0;
 	sh->sync_action = 0;
 	sh->sync_phase = 0;
 	sh->sync_mismatch = false;
@@ -110,8 +112,11 @@ r5_stripe_get(struct r5_cache *c, uint64_t sector)
 					p->active++;
 				} else {
 					r5_mutex_lock(&c->device_lock);
-					if (sh->on_list == R5_LIST_DELAYED)
+					if (sh->on_list == R5_LIST_DELAYED) {
 						c->nr_delayed--;
+						if (r5_test_bit(&sh->state, STRIPE_DELAY_URGENT))
+							c->nr_delayed_urgent--;
+					}
 					if (sh->on_list != R5_LIST_NONE) {
 						r5_list_del(&sh->lru);
 						sh->on_list = R5_LIST_NONE;
@@ -170,9 +175,13 @@ r5_stripe_put(struct stripe_head *sh)
 		r5_mutex_lock(&c->device_lock);
 		if (r5_test_bit(&sh->state, STRIPE_DELAYED) &&
 		    !r5_test_bit(&sh->state, STRIPE_PREREAD_ACTIVE)) {
+			if (!c->nr_delayed)
+				c->delayed_since_ns = r5_now_ns();
 			r5_list_add_tail(&c->delayed_list, &sh->lru);
 			sh->on_list = R5_LIST_DELAYED;
 			c->nr_delayed++;
+			if (r5_test_bit(&sh->state, STRIPE_DELAY_URGENT))
+				c->nr_delayed_urgent++;
 		} else {
 			r5_clear_bit(&sh->state, STRIPE_DELAYED);
 			r5_list_add_tail(&c->handle_list, &sh->lru);
@@ -288,6 +297,20 @@ r5_cache_create(struct r5_array *a, uint32_t nr_stripes, uint32_t strip_size,
 	r5_mutex_init(&c->flush_serial);
 	r5_mutex_init(&c->flush_lock);
 	r5_cond_init(&c->flush_cond);
+	r5_mutex_init(&c->bounce_lock);
+
+	/* a quarter of the pool's stripes' worth of single pages: enough for
+	 * the edges of many requests, small next to the cache itself */
+	c->nr_bounce = nr_stripes / 4;
+	c->bounces = calloc(c->nr_bounce, sizeof(*c->bounces));
+	if (!c->bounces || posix_memalign((void **)&c->bounce_pages, 4096,
+					  (size_t)c->nr_bounce * strip_size))
+		goto err_pool;
+	for (uint32_t b = 0; b < c->nr_bounce; b++) {
+		c->bounces[b].page = c->bounce_pages + (size_t)b * strip_size;
+		c->bounces[b].next_free = c->bounce_free;
+		c->bounce_free = &c->bounces[b];
+	}
 
 	for (uint32_t s = 0; s < nr_stripes; s++) {
 		struct stripe_head *sh = calloc(1, sh_size);
@@ -338,6 +361,8 @@ r5_cache_destroy(struct r5_cache *c)
 		return;
 	free(c->pages);
 	free(c->cover);
+	free(c->bounces);
+	free(c->bounce_pages);
 	for (uint32_t s = 0; s < c->nr_stripes; s++) {
 		if (!c->pool[s])
 			continue;
@@ -353,6 +378,7 @@ r5_cache_destroy(struct r5_cache *c)
 	r5_mutex_destroy(&c->flush_serial);
 	r5_mutex_destroy(&c->flush_lock);
 	r5_cond_destroy(&c->flush_cond);
+	r5_mutex_destroy(&c->bounce_lock);
 	free(c->pool);
 	free(c->hash);
 	free(c);

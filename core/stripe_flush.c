@@ -1,5 +1,7 @@
 /* stripe_flush.c - flush: wait until every page that was dirty when the
  * flush began has reached its member. */
+#include <errno.h>
+
 #include "locks.h"
 #include "stripe.h"
 
@@ -27,6 +29,7 @@ r5_cache_flush(struct r5_cache *c)
 		bool dirty = false;
 
 		r5_mutex_lock(&sh->lock);
+		dirty = sh->nr_bounced > 0;
 		for (uint32_t i = 0; i < c->nr_members; i++)
 			dirty |= (sh->dev[i].flags & R5_DIRTY) != 0;
 		if (dirty) {
@@ -37,10 +40,16 @@ r5_cache_flush(struct r5_cache *c)
 		}
 		r5_mutex_unlock(&sh->lock);
 	}
+	/* bounced writes may sit on the delayed list: stop waiting for more */
+	r5_cache_kick_delayed(c);
 	r5_mutex_lock(&c->flush_lock);
 	while (c->flush_pending > 0)
 		r5_cond_wait(&c->flush_cond, &c->flush_lock);
 	r5_mutex_unlock(&c->flush_lock);
+	/* report a lost acknowledged write once, as the kernel's errseq does */
+	uint64_t lost = atomic_load(&c->lost_writes);
+	int ret = lost != c->lost_reported ? -EIO : 0;
+	c->lost_reported = lost;
 	r5_mutex_unlock(&c->flush_serial);
-	return 0;
+	return ret;
 }

@@ -28,6 +28,8 @@ r5_fail_list(struct r5_failed_segs *f, struct r5_seg *list)
 void
 r5_stripe_check_clean(struct stripe_head *sh)
 {
+	if (sh->nr_bounced)
+		return; /* acknowledged data still waiting to be drained */
 	for (uint32_t i = 0; i < sh->cache->nr_members; i++)
 		if (sh->dev[i].flags & R5_DIRTY)
 			return;
@@ -193,6 +195,9 @@ r5_handle_stripe(struct stripe_head *sh)
 			r5_fail_list(&failed_segs, sh->dev[i].toread);
 			sh->dev[i].toread = NULL;
 			r5_detach_towrite(c, &sh->dev[i], &w);
+			for (struct r5_seg *x = w; x; x = x->next)
+				if (!x->req)
+					sh->nr_bounced--;
 			r5_fail_list(&failed_segs, w);
 			/* a read error on a degraded array fails the requests that
 			 * needed it, not the array: the next request reads again */
@@ -284,6 +289,15 @@ r5_handle_stripe(struct stripe_head *sh)
 		 * its stripe, unless readers need pages anyway. */
 		if (want_read && !reads_for_readers &&
 		    !r5_test_bit(&sh->state, STRIPE_PREREAD_ACTIVE)) {
+			bool urgent = false;
+
+			for (uint32_t i = 0; i < n && !urgent; i++)
+				for (struct r5_seg *x = sh->dev[i].towrite; x && !urgent; x = x->next)
+					urgent = x->req != NULL;
+			if (urgent)
+				r5_set_bit(&sh->state, STRIPE_DELAY_URGENT);
+			else
+				r5_clear_bit(&sh->state, STRIPE_DELAY_URGENT);
 			r5_set_bit(&sh->state, STRIPE_DELAYED);
 			r5_set_bit(&sh->state, STRIPE_HANDLE);
 			atomic_fetch_add(&c->stats.delayed, 1);
@@ -359,6 +373,6 @@ out:
 		struct r5_seg *s = failed_segs.head;
 
 		failed_segs.head = s->next;
-		r5_req_complete(s->req, -EIO);
+		r5_seg_done(c, s, -EIO);
 	}
 }

@@ -45,6 +45,36 @@ r5_req_destroy(struct r5_req *req)
 	r5_cond_destroy(&req->done);
 }
 
+struct r5_bounce *
+r5_bounce_get(struct r5_cache *c)
+{
+	struct r5_bounce *b;
+
+	r5_mutex_lock(&c->bounce_lock);
+	b = c->bounce_free;
+	if (b)
+		c->bounce_free = b->next_free;
+	r5_mutex_unlock(&c->bounce_lock);
+	return b;
+}
+
+void
+r5_seg_done(struct r5_cache *c, struct r5_seg *seg, int error)
+{
+	struct r5_bounce *b = seg->bounce;
+
+	if (seg->req) {
+		r5_req_complete(seg->req, error);
+		return;
+	}
+	if (error)
+		atomic_fetch_add(&c->lost_writes, 1); /* the next flush says so */
+	r5_mutex_lock(&c->bounce_lock);
+	b->next_free = c->bounce_free;
+	c->bounce_free = b;
+	r5_mutex_unlock(&c->bounce_lock);
+}
+
 void
 r5_stripe_add_read(struct stripe_head *sh, int dev, struct r5_seg *seg)
 {
@@ -85,6 +115,8 @@ r5_stripe_add_write(struct stripe_head *sh, int dev, struct r5_seg *seg)
 	r5_mutex_lock(&sh->lock);
 	/* oldest first, so a later write to the same bytes lands last */
 	seg->next = NULL;
+	if (!seg->req)
+		sh->nr_bounced++;
 	*d->towrite_tail = seg;
 	d->towrite_tail = &seg->next;
 	if (r5_cover_add(sh->cache, d, seg->off, seg->len))

@@ -9,11 +9,16 @@
 #include "array_internal.h"
 #include "locks.h"
 #include "raid5fs/parity.h"
+#include "raid5fs/util.h"
 #include "stripe.h"
 
 /* How long delayed stripes may wait for the rest of their data while
  * requests are still being attached (md releases them at unplug). */
 #define R5_DELAY_NS (2u * 1000 * 1000)
+/* How long stripes holding only bounced (acknowledged) writes wait for the
+ * rest of their row: far longer than a writer takes to send its next
+ * request, short enough to keep the dirty data young. */
+#define R5_LAZY_DELAY_NS (5ull * 1000 * 1000)
 
 void
 r5_work_queue(struct r5_cache *c, struct r5_work *w)
@@ -21,6 +26,17 @@ r5_work_queue(struct r5_cache *c, struct r5_work *w)
 	r5_mutex_lock(&c->device_lock);
 	r5_list_add_tail(&c->op_queue, &w->node);
 	r5_cond_signal(&c->work_cond);
+	r5_mutex_unlock(&c->device_lock);
+}
+
+static void r5_activate_delayed(struct r5_cache *c);
+
+void
+r5_cache_kick_delayed(struct r5_cache *c)
+{
+	r5_mutex_lock(&c->device_lock);
+	r5_activate_delayed(c);
+	r5_cond_broadcast(&c->work_cond);
 	r5_mutex_unlock(&c->device_lock);
 }
 
@@ -34,18 +50,18 @@ r5_cache_unplug(struct r5_cache *c)
 }
 
 static void
-r5_complete_segs(struct r5_seg *s, int error)
+r5_complete_segs(struct r5_cache *c, struct r5_seg *s, int error)
 {
 	while (s) {
 		struct r5_seg *next = s->next;
 
-		r5_req_complete(s->req, error);
+		r5_seg_done(c, s, error);
 		s = next;
 	}
 }
 
-/* The compute item: COMPUTE, BIOFILL, PREXOR, BIODRAIN, RECONSTRUCT, in
- * that order, on pages that handle_stripe locked for it. */
+/* The compute item: COMPUTE, PREXOR, BIODRAIN, BIOFILL, RECONSTRUCT, in
+ * that order (stripe.h), on pages that handle_stripe locked for it. */
 static void
 r5_run_compute(struct stripe_head *sh)
 {
@@ -68,10 +84,6 @@ r5_run_compute(struct stripe_head *sh)
 		r5_parity_xor(k, strip, src, sh->dev[ops->target].page);
 		atomic_fetch_add(&c->stats.computes, 1);
 	}
-	if (ops->request & R5_OP_BIOFILL)
-		for (uint32_t i = 0; i < n; i++)
-			for (struct r5_seg *s = ops->fill[i]; s; s = s->next)
-				memcpy(s->buf, sh->dev[i].page + s->off, s->len);
 	if (ops->request & R5_OP_PREXOR) {
 		/* P ^= old data of every block about to be overwritten */
 		k = 0;
@@ -85,6 +97,10 @@ r5_run_compute(struct stripe_head *sh)
 		for (uint32_t i = 0; i < n; i++)
 			for (struct r5_seg *s = ops->drain[i]; s; s = s->next)
 				memcpy(sh->dev[i].page + s->off, s->buf, s->len);
+	if (ops->request & R5_OP_BIOFILL)
+		for (uint32_t i = 0; i < n; i++)
+			for (struct r5_seg *s = ops->fill[i]; s; s = s->next)
+				memcpy(s->buf, sh->dev[i].page + s->off, s->len);
 	if (ops->request & R5_OP_RECONSTRUCT) {
 		k = 0;
 		if (ops->rmw) {
@@ -130,6 +146,8 @@ r5_run_compute(struct stripe_head *sh)
 		}
 		while ((s = ops->drain[i])) {
 			ops->drain[i] = s->next;
+			if (!s->req)
+				sh->nr_bounced--;
 			s->next = drain_done;
 			drain_done = s;
 		}
@@ -139,8 +157,8 @@ r5_run_compute(struct stripe_head *sh)
 	r5_set_bit(&sh->state, STRIPE_HANDLE);
 	r5_mutex_unlock(&sh->lock);
 
-	r5_complete_segs(fill_done, 0);
-	r5_complete_segs(drain_done, 0);
+	r5_complete_segs(c, fill_done, 0);
+	r5_complete_segs(c, drain_done, 0);
 	r5_stripe_put(sh);
 }
 
@@ -216,6 +234,7 @@ r5_activate_delayed(struct r5_cache *c)
 		sh->on_list = R5_LIST_HANDLE;
 	}
 	c->nr_delayed = 0;
+	c->nr_delayed_urgent = 0;
 }
 
 static void *
@@ -245,12 +264,18 @@ r5_worker_main(void *arg)
 			continue;
 		}
 		if (c->nr_delayed) {
-			/* Unplug when nobody is attaching a request, when someone
-			 * waits for a free stripe, or after R5_DELAY_NS. */
-			if (atomic_load(&c->plugged) == 0 || atomic_load(&c->get_waiters) > 0 ||
-			    c->stopping ||
-			    r5_cond_timedwait(&c->work_cond, &c->device_lock, R5_DELAY_NS) != 0)
+			/* Release the delayed stripes (stripe.h): a writer waits
+			 * and nobody is attaching a request; someone waits for a
+			 * free stripe; stopping; or the list is old enough. */
+			uint64_t age = r5_now_ns() - c->delayed_since_ns;
+			uint64_t limit = c->nr_delayed_urgent ? R5_DELAY_NS : R5_LAZY_DELAY_NS;
+
+			if ((c->nr_delayed_urgent && atomic_load(&c->plugged) == 0) ||
+			    atomic_load(&c->get_waiters) > 0 || c->stopping || age >= limit) {
 				r5_activate_delayed(c);
+				continue;
+			}
+			r5_cond_timedwait(&c->work_cond, &c->device_lock, limit - age);
 			continue;
 		}
 		if (c->stopping)
