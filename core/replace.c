@@ -125,8 +125,11 @@ r5_array_replace(struct r5_array *a, uint32_t slot, const char *path, char *err,
 	sb.roles[slot] = R5_ROLE_REBUILDING;
 	/* the old member (if any) may still be under in-flight I/O: retire it */
 	struct r5_slot *sl = &a->slot[slot];
-	if (sl->member.ops)
+	if (sl->member.ops) {
+		/* a member retired by an earlier replace has long been idle */
+		r5_member_close(&a->retired[slot]);
 		a->retired[slot] = sl->member;
+	}
 	snprintf(m.path, sizeof(m.path), "%s", path);
 	sl->member = m;
 	sl->sb = sb;
