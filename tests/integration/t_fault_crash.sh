@@ -82,7 +82,7 @@ log "after the simulated torn write: $(tail -n1 "$W/vp.out")"
 #    crash again in the middle of it: an interrupted resync must not leave
 #    the array marked clean, and must run again on the next mount.
 mount_paths "$mnt" "$W/mount.err" "${MEMBERS[@]}"
-r5 speed "$mnt" --max 4M >&2 || fail "raid5fs speed --max 4M failed"
+r5 speed "$mnt" --min 1M --max 4M >&2 || fail "raid5fs speed --min 1M --max 4M failed"
 grep -qi 'clean' "$W/mount.err" || log "note: no warning about the unclean stop on mount"
 show_status "$mnt"
 expect "$mnt" '.sync.action == "resync" or .sync.last_action == "resync"' \

@@ -60,8 +60,8 @@ for slot in 0 1 2 3; do
 	r5_pattern check "$img" $((seed + 1)) 128M 64M >&2 || fail "degraded write reads back wrong"
 
 	# Rebuild at the slot's old path while fio keeps writing and verifying.
-	# The rebuild steps aside for user I/O down to speed_min (default ~1 MB/s,
-	# it would then wait for fio to end): 32 MiB/s keeps it going under load.
+	# The rebuild steps aside for user I/O down to speed_min (default 16 MiB/s,
+	# a bit slow for this short test): 32 MiB/s keeps it going under load.
 	r5 speed "$mnt" --min 32M >&2 || fail "raid5fs speed --min 32M failed"
 	fio_verify "r$slot" 90 --filename="$img" --rw=randwrite --bsrange=4k-64k \
 		--size=64M --offset=64M --time_based --runtime=6 --randseed=$((seed + 2)) &

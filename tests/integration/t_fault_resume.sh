@@ -27,7 +27,7 @@ rm -- "${MEMBERS[slot]}"
 wait_status "$mnt" 3 ".members[$slot].state == \"faulty\"" "slot $slot faulty after delete"
 expect "$mnt" '.health == "degraded"' "degraded"
 
-r5 speed "$mnt" --max 4M >&2 || fail "raid5fs speed --max 4M failed"
+r5 speed "$mnt" --min 1M --max 4M >&2 || fail "raid5fs speed --min 1M --max 4M failed"
 expect "$mnt" ".sync.speed_max == $((4 * MB))" "speed_max set to 4 MiB/s"
 r5 replace "$mnt" "$slot" >&2 || fail "raid5fs replace $slot failed"
 wait_status "$mnt" 10 '.sync.action == "recover" and .sync.done_bytes > 0' "recovery under way"
@@ -54,7 +54,7 @@ all_disk_clean "${MEMBERS[@]}" || fail "array not clean on disk after an idle ki
 
 # Mount again (no --force) and slow the rebuild down at once so we can watch it.
 mount_paths "$mnt" "$W/mount.err" "${MEMBERS[@]}"
-r5 speed "$mnt" --max 4M >&2 || fail "raid5fs speed --max 4M failed (after remount)"
+r5 speed "$mnt" --min 1M --max 4M >&2 || fail "raid5fs speed --min 1M --max 4M failed (after remount)"
 show_status "$mnt"
 expect "$mnt" ".sync.action == \"recover\" and .sync.done_bytes >= $ckpt and .sync.done_bytes > 0" \
 	"right after the mount the recovery runs from the checkpoint ($ckpt), not from 0"
