@@ -248,8 +248,14 @@ sb_validate(const struct r5_superblock *sb)
 		if (i >= sb->nr_members ? sb->roles[i] != R5_ROLE_EMPTY : !known_role(sb->roles[i]))
 			return R5_SB_BAD_FIELD;
 	}
-	if (memchr(sb->name, '\0', R5_NAME_LEN) == NULL)
+	/* NUL-terminated and NUL-padded: nothing after the terminator (found
+	 * by fuzzing: bytes there would not survive a re-encode) */
+	const char *nul = memchr(sb->name, '\0', R5_NAME_LEN);
+	if (nul == NULL)
 		return R5_SB_BAD_FIELD;
+	for (const char *p = nul; p < sb->name + R5_NAME_LEN; p++)
+		if (*p)
+			return R5_SB_BAD_FIELD;
 	return R5_SB_OK;
 }
 

@@ -13,6 +13,7 @@ R5_DEPS=(
 	libisal-dev                      # isa-l: xor_gen
 	libssl-dev                       # OpenSSL EVP: superblock SHA-256
 	libcriterion-dev                 # unit tests
+	clang libclang-rt-14-dev         # libFuzzer build of the superblock fuzz target
 	fio e2fsprogs jq                 # integration tests: fio verify, mkfs.ext4, e2fsck; status.json
 	kmod util-linux mount            # modprobe; mountpoint; losetup, mount
 	coreutils diffutils findutils    # timeout, sha256sum, cmp, xargs

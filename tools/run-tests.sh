@@ -10,8 +10,9 @@
 #    reported as skipped);
 # 4. with --sanitize, a second build in DIR-asan with
 #    -DR5_SANITIZE=address,undefined that runs the unit tests (ctest -L unit),
-#    and a third in DIR-tsan (-DR5_SANITIZE=thread) that runs the engine
-#    stress program.
+#    a third in DIR-tsan (-DR5_SANITIZE=thread) that runs the engine
+#    stress program, and a clang build in DIR-fuzz that fuzzes the
+#    superblock parser for 30 s.
 # Extra arguments after -- go to the first ctest (e.g. -- -L integration).
 # Exit status: 0 if everything passed.
 set -euo pipefail
@@ -71,6 +72,24 @@ if [[ $sanitize -eq 1 ]]; then
 	cmake --build "$build-tsan" -j"$jobs" --target r5_stress
 	TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
 		"$build-tsan/tests/r5_stress" 1500 || rc=1
+
+	# The superblock parser under libFuzzer for 30 s, seeded with a real
+	# superblock; a crash leaves its input in $build-fuzz/crash-*.
+	step "superblock parser under libFuzzer ($build-fuzz)"
+	cmake -S "$src" -B "$build-fuzz" -DR5_WERROR=ON -DR5_FUZZ=ON -DCMAKE_C_COMPILER=clang \
+		-DR5_SANITIZE=address,undefined
+	cmake --build "$build-fuzz" -j"$jobs" --target fuzz_superblock raid5fs
+	corpus=$build-fuzz/corpus
+	rm -rf "$corpus" "$build-fuzz/seed-members"
+	mkdir -p "$corpus" "$build-fuzz/seed-members"
+	"$build-fuzz/raid5fs" create --size 4M "$build-fuzz"/seed-members/m{0,1,2} >/dev/null
+	head -c 4096 "$build-fuzz/seed-members/m0" >"$corpus/seed"
+	(cd "$build-fuzz" && ASAN_OPTIONS=detect_leaks=0 ./tests/fuzz_superblock -max_total_time=30 \
+		-max_len=4097 "$corpus") >"$build-fuzz/fuzz.log" 2>&1 || {
+		tail -n 30 "$build-fuzz/fuzz.log"
+		rc=1
+	}
+	tail -n 1 "$build-fuzz/fuzz.log"
 fi
 
 if [[ $rc -eq 0 ]]; then step "all tests passed"; else step "SOME TESTS FAILED"; fi

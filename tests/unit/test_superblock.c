@@ -324,6 +324,14 @@ static void ed_roles(uint8_t *b, uint64_t v) { b[168 + (v >> 8)] = (uint8_t)v; }
 static void ed_name_full(uint8_t *b, uint64_t v) { memset(b + 200, (int)v, 64); }
 static void ed_bitmap_off(uint8_t *b, uint64_t v) { wr64(b + 128, v); }
 /* data right after the superblocks, no bitmap or reserved area */
+/* a byte after the name's terminator (the name field is NUL-padded) */
+static void
+ed_name_tail(uint8_t *b, uint64_t v)
+{
+	(void)v;
+	b[200 + R5_NAME_LEN - 1] = 2;
+}
+
 static void
 ed_minimal_meta(uint8_t *b, uint64_t v)
 {
@@ -341,6 +349,7 @@ Test(sb, bad_fields_with_valid_checksum)
 	cr_assert_eq(decode_edited(ed_state, R5_STATE_CLEAN), R5_SB_OK);
 
 	cr_assert_eq(decode_edited(ed_role, 5), R5_SB_BAD_FIELD);        /* role >= N */
+	cr_assert_eq(decode_edited(ed_name_tail, 0), R5_SB_BAD_FIELD);   /* bytes after the NUL */
 	cr_assert_eq(decode_edited(ed_nr, 2), R5_SB_BAD_FIELD);
 	cr_assert_eq(decode_edited(ed_nr, 33), R5_SB_BAD_FIELD);
 	cr_assert_eq(decode_edited(ed_chunk, 3000), R5_SB_BAD_FIELD);
