@@ -82,6 +82,15 @@ file_truncate(void *ctx, uint64_t size)
 	return ftruncate(f->fd, (off_t)size) < 0 ? -errno : 0;
 }
 
+static void
+file_willneed(void *ctx, uint64_t off, uint64_t len)
+{
+	struct file_ctx *f = ctx;
+
+	/* starts the reads in the background and returns at once */
+	(void)posix_fadvise(f->fd, (off_t)off, (off_t)len, POSIX_FADV_WILLNEED);
+}
+
 static const struct r5_member_ops file_ops = {
 	.pread = file_pread,
 	.pwrite = file_pwrite,
@@ -90,6 +99,7 @@ static const struct r5_member_ops file_ops = {
 	.size = file_size,
 	.stat = file_stat,
 	.truncate = file_truncate,
+	.willneed = file_willneed,
 };
 
 static int
@@ -243,4 +253,11 @@ r5_member_truncate(struct r5_member *m, uint64_t size)
 	if (!m->ops->truncate)
 		return -ENOTSUP;
 	return m->ops->truncate(m->ctx, size);
+}
+
+void
+r5_member_willneed(struct r5_member *m, uint64_t off, uint64_t len)
+{
+	if (m->ops && m->ops->willneed)
+		m->ops->willneed(m->ctx, off, len);
 }

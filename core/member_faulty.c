@@ -109,6 +109,15 @@ faulty_truncate(void *ctx, uint64_t size)
 	return f->inner_ops->truncate ? f->inner_ops->truncate(f->inner, size) : -ENOTSUP;
 }
 
+static void
+faulty_willneed(void *ctx, uint64_t off, uint64_t len)
+{
+	struct faulty_ctx *f = ctx;
+
+	if (f->inner_ops->willneed)
+		f->inner_ops->willneed(f->inner, off, len);
+}
+
 static const struct r5_member_ops faulty_ops = {
 	.pread = faulty_pread,
 	.pwrite = faulty_pwrite,
@@ -117,6 +126,7 @@ static const struct r5_member_ops faulty_ops = {
 	.size = faulty_size,
 	.stat = faulty_stat,
 	.truncate = faulty_truncate,
+	.willneed = faulty_willneed,
 };
 
 int

@@ -28,6 +28,8 @@ struct r5_member_ops {
 	int (*stat)(void *ctx, struct stat *st);
 	/* optional: set the backing file's size (a new member); 0 or -errno. */
 	int (*truncate)(void *ctx, uint64_t size);
+	/* optional: hint that [off, off+len) will be read soon (readahead). */
+	void (*willneed)(void *ctx, uint64_t off, uint64_t len);
 };
 
 struct r5_member {
@@ -50,6 +52,7 @@ int64_t r5_member_size(struct r5_member *m); /* -ENOTSUP without ops->size */
 void r5_member_close(struct r5_member *m);   /* safe on a closed member */
 int r5_member_stat(struct r5_member *m, struct stat *st); /* -ENOTSUP without ops->stat */
 int r5_member_truncate(struct r5_member *m, uint64_t size); /* -ENOTSUP without ops->truncate */
+void r5_member_willneed(struct r5_member *m, uint64_t off, uint64_t len); /* no-op without the op */
 
 /* ---- the faulty member (member_faulty.c), for tests ----
  * Wraps a member's ops so that chosen calls fail: calls of the kinds in
