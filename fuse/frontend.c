@@ -119,6 +119,8 @@ struct r5_fe {
 
 static bool fe_syslog; /* set once, before any thread starts */
 
+static void fe_vlog(int prio, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void
 fe_vlog(int prio, const char *fmt, va_list ap)
 {
@@ -154,6 +156,9 @@ static bool fe_capture;              /* set only while single-threaded */
 static char fe_fuse_msg[1024];       /* last line libfuse logged while capturing */
 static __thread char fe_fuse_line[1024]; /* partial line of this thread */
 static __thread size_t fe_fuse_len;
+
+static void fe_fuse_log(enum fuse_log_level level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 static void
 fe_fuse_log(enum fuse_log_level level, const char *fmt, va_list ap)

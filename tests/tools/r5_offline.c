@@ -51,6 +51,8 @@ static const char *const role_names[4] = { "in_sync", "faulty", "rebuilding", "s
 
 static int verify_checksum = 1;
 
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
 static void
 die(const char *fmt, ...)
 {

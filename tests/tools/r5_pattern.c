@@ -38,6 +38,8 @@
 
 #define PIECE (1024u * 1024u)
 
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
 static void
 die(const char *fmt, ...)
 {
