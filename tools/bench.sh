@@ -1,0 +1,909 @@
+#!/usr/bin/env bash
+# tools/bench.sh - the raid5fs benchmark (not part of the test run).
+#
+#   sudo tools/bench.sh [--quick] [--out DIR] [OPTION]...
+#
+# In one invocation, on one machine, with member/backing files of the same
+# sizes, it sets up every target with ext4 on a loop device over it:
+#   raid5fs            healthy array, default options
+#   raid5fs-degraded   the same array with one member deleted while mounted (reads only)
+#   passthrough        tools/passthrough/r5_passthrough: one backing file through
+#                      FUSE set up exactly like raid5fs (the ceiling of a FUSE image)
+#   plain-loop         ext4 on a loop device over one plain file (no FUSE, no redundancy)
+#   btrfs-raid5        mkfs.btrfs -d raid5 -m raid1 over 4 loop devices
+#   btrfs-raid5-degraded  the same, mounted -o degraded with one member gone (reads only)
+# FUSE targets are measured twice: behind a default loop device (what
+# "mount -o loop" gives: buffered) and behind "losetup --direct-io=on" (dio);
+# the others only behind dio loop devices. On each it runs the same fio jobs
+# (libaio, O_DIRECT, caches dropped before every run, writes end with an
+# fsync that is counted), repeats them and takes the median. All targets
+# are set up first and measured round robin (repetition 1 of each, then
+# repetition 2, ...), so a slow spell of a shared machine is spread over
+# all of them. Every member/backing file is written with zeros first (no
+# holes, no allocation during the tests). Then recovery:
+# raid5fs rebuild of a deleted member (idle and under fio load) beside the
+# raw parallel read rate of the surviving members and beside "btrfs replace"
+# of a missing device. Daemon CPU seconds per GiB written and peak RSS are
+# taken from /proc. It prints one table and writes DIR/bench.json,
+# DIR/bench.txt and the raw fio/status output under DIR/raw/.
+#
+# Everything it creates (mounts, loop devices, daemons, the work directory)
+# is removed on exit, also when interrupted. Needs root, /dev/fuse, loop
+# devices, fio, python3; installs btrfs-progs with apt-get when missing.
+set -Eeuo pipefail
+
+PROG=bench.sh
+ARGS="$*"
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+usage() {
+	cat <<EOF
+Usage: $PROG [--quick] [--out DIR] [OPTION]...
+Benchmark raid5fs against a FUSE passthrough, a plain loop device and
+btrfs raid5 (ext4 on a loop device over each), print one table and write
+DIR/bench.json. Needs root. Full run: ~10-15 min; --quick: ~3 min.
+
+  --quick            small sizes, 1 repetition (for development)
+  --out DIR          results directory (default /var/tmp/raid5fs-bench-out)
+  --work DIR         scratch directory, removed at the end
+                     (default /var/tmp/raid5fs-bench; put it on the disk to test)
+  --build DIR        where raid5fs and r5_passthrough are (default: $REPO/build,
+                     built there with cmake when missing)
+  --targets LIST     comma-separated subset of: raid5fs,passthrough,plain-loop,btrfs-raid5
+                     (default all; the degraded and recovery runs go with their target)
+  --reps N           repetitions of each fio job (default 3, --quick 1)
+  --member-size SIZE data size of each of the 4 members (default 1G, --quick 256M);
+                     the image and the single backing files are 3 x SIZE
+  --file-size SIZE   fio test file inside each filesystem (default 1G, --quick 128M)
+  --runtime SEC      seconds of each random job (default 8, --quick 3)
+  --raid5fs-opts OPTS  mount options for raid5fs (-o, e.g. strip_size=64K) instead of
+                     its defaults, to try a tuning
+  -h, --help         this help
+EOF
+}
+
+# ---- options ----
+QUICK=0
+OUT=/var/tmp/raid5fs-bench-out
+WORK=/var/tmp/raid5fs-bench
+BUILD=
+TARGETS=raid5fs,passthrough,plain-loop,btrfs-raid5
+REPS='' MEMBER_SIZE='' FILE_SIZE='' RUNTIME='' R5_OPTS=''
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--quick) QUICK=1 ;;
+	--out) OUT=$2; shift ;;
+	--work) WORK=$2; shift ;;
+	--build) BUILD=$2; shift ;;
+	--targets) TARGETS=$2; shift ;;
+	--reps) REPS=$2; shift ;;
+	--member-size) MEMBER_SIZE=$2; shift ;;
+	--file-size) FILE_SIZE=$2; shift ;;
+	--runtime) RUNTIME=$2; shift ;;
+	--raid5fs-opts) R5_OPTS=$2; shift ;;
+	-h | --help) usage; exit 0 ;;
+	*) echo "$PROG: unknown argument: $1 (see --help)" >&2; exit 2 ;;
+	esac
+	shift
+done
+if [ "$QUICK" = 1 ]; then
+	: "${REPS:=1}" "${MEMBER_SIZE:=256M}" "${FILE_SIZE:=128M}" "${RUNTIME:=3}"
+	SEQ_CAP=15 BUDGET=180
+else
+	: "${REPS:=3}" "${MEMBER_SIZE:=1G}" "${FILE_SIZE:=1G}" "${RUNTIME:=8}"
+	SEQ_CAP=40 BUDGET=900
+fi
+NMEMBERS=4
+NDATA=$((NMEMBERS - 1))
+FAIL_SLOT=3 # the member deleted for the degraded and recovery runs
+
+die() { echo "$PROG: $*" >&2; exit 1; }
+log() { printf '[%4ds] %s\n' "$((SECONDS))" "$*" >&2; }
+
+to_bytes() { # 1G, 256M, 4096 -> bytes (powers of 1024)
+	local v=$1 n
+	n=${v%[KkMmGgTt]}
+	[[ "$n" =~ ^[0-9]+$ ]] || die "bad size: $v"
+	case "$v" in
+	*[Kk]) echo $((n << 10)) ;; *[Mm]) echo $((n << 20)) ;;
+	*[Gg]) echo $((n << 30)) ;; *[Tt]) echo $((n << 40)) ;; *) echo "$n" ;;
+	esac
+}
+MEMBER_BYTES=$(to_bytes "$MEMBER_SIZE")
+FILE_BYTES=$(to_bytes "$FILE_SIZE")
+IMAGE_BYTES=$((NDATA * MEMBER_BYTES))
+[ "$MEMBER_BYTES" -ge $((64 << 20)) ] || die "--member-size must be at least 64M"
+[ $((MEMBER_BYTES % (4 << 20))) -eq 0 ] || die "--member-size must be a multiple of 4M"
+[ "$FILE_BYTES" -le $((IMAGE_BYTES / 3)) ] || die "--file-size must be at most a third of the image (3 x member size)"
+[[ "$REPS" =~ ^[1-9][0-9]*$ ]] || die "bad --reps: $REPS"
+[[ "$RUNTIME" =~ ^[1-9][0-9]*$ ]] || die "bad --runtime: $RUNTIME"
+want() { [[ ",$TARGETS," == *",$1,"* ]]; }
+for t in ${TARGETS//,/ }; do
+	case "$t" in raid5fs | passthrough | plain-loop | btrfs-raid5) ;; *) die "unknown target: $t" ;; esac
+done
+
+# ---- prerequisites ----
+[ "$(id -u)" = 0 ] || die "must run as root (loop devices, mounts, drop_caches)"
+[ -c /dev/fuse ] || die "/dev/fuse is missing"
+for c in fio losetup mkfs.ext4 python3 fusermount3 dd; do
+	command -v "$c" >/dev/null || die "$c is missing"
+done
+if want btrfs-raid5; then
+	if ! command -v mkfs.btrfs >/dev/null; then
+		log "installing btrfs-progs"
+		apt-get install -y btrfs-progs >/dev/null 2>&1 ||
+			{ apt-get update >/dev/null 2>&1 && apt-get install -y btrfs-progs >/dev/null 2>&1; } ||
+			die "cannot install btrfs-progs"
+	fi
+	grep -qw btrfs /proc/filesystems || modprobe btrfs 2>/dev/null || die "no btrfs in this kernel"
+fi
+if [ -z "$BUILD" ]; then
+	BUILD=$REPO/build
+fi
+RAID5FS=$BUILD/raid5fs
+PASSTHROUGH=$BUILD/r5_passthrough
+if [ ! -x "$RAID5FS" ] || [ ! -x "$PASSTHROUGH" ]; then
+	log "building raid5fs and r5_passthrough in $BUILD"
+	# shellcheck disable=SC2015 # either step failing is fatal
+	cmake -S "$REPO" -B "$BUILD" >/dev/null && cmake --build "$BUILD" -j"$(nproc)" --target raid5fs r5_passthrough >/dev/null ||
+		die "build failed"
+fi
+CLK_TCK=$(getconf CLK_TCK)
+
+# ---- resources we own, released by cleanup() in reverse order ----
+KMOUNTS=()  # ext4/btrfs mount points
+LOOPS=()    # loop devices
+R5MNTS=()   # raid5fs mount points
+PTMNTS=()   # passthrough mount points
+DAEMONS=()  # pids of the FUSE daemons we started
+BGPIDS=()   # background jobs (fio load, dd)
+
+drop() { # drop NAME VALUE: removes VALUE from array NAME
+	local -n arr=$1
+	local out=() x
+	for x in "${arr[@]}"; do [ "$x" = "$2" ] || out+=("$x"); done
+	arr=("${out[@]}")
+}
+
+CLEANED=0
+cleanup() {
+	local rc=$? i
+	[ "$CLEANED" = 1 ] && return
+	CLEANED=1
+	set +e
+	trap - ERR
+	[ "$rc" = 0 ] || log "cleaning up (exit status $rc)"
+	for i in "${BGPIDS[@]}"; do kill -INT "$i" 2>/dev/null; done
+	for i in "${BGPIDS[@]}"; do wait "$i" 2>/dev/null; done
+	for ((i = ${#KMOUNTS[@]} - 1; i >= 0; i--)); do
+		umount "${KMOUNTS[i]}" 2>/dev/null || umount -l "${KMOUNTS[i]}" 2>/dev/null
+	done
+	for ((i = ${#LOOPS[@]} - 1; i >= 0; i--)); do losetup -d "${LOOPS[i]}" 2>/dev/null; done
+	for i in "${R5MNTS[@]}"; do
+		"$RAID5FS" umount "$i" >/dev/null 2>&1 || fusermount3 -u -z "$i" 2>/dev/null
+	done
+	for i in "${PTMNTS[@]}"; do fusermount3 -u "$i" 2>/dev/null || fusermount3 -u -z "$i" 2>/dev/null; done
+	for i in "${DAEMONS[@]}"; do # they exit after the unmount; give them time to flush
+		for _ in $(seq 100); do kill -0 "$i" 2>/dev/null || break; sleep 0.2; done
+		kill -TERM "$i" 2>/dev/null
+	done
+	if want btrfs-raid5; then btrfs device scan --forget >/dev/null 2>&1; fi
+	rm -rf "$WORK"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT
+trap 'log "terminated"; exit 143' TERM
+trap 'log "failed at line $LINENO: $BASH_COMMAND"' ERR
+
+# ---- helpers ----
+[ -e "$WORK" ] && die "$WORK exists (a previous run still mounted or crashed?); remove it first"
+mkdir -p "$WORK" "$OUT/raw"
+rm -f "$OUT"/raw/* "$OUT/results.tsv"
+RESULTS=$OUT/results.tsv
+INFO=$OUT/raw/info.tsv # key <TAB> value for the report
+: >"$RESULTS"
+: >"$INFO"
+info() { printf '%s\t%s\n' "$1" "$2" >>"$INFO"; }
+record() { # target loop metric rep value
+	printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$RESULTS"
+}
+
+drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+now() { date +%s.%N; }
+elapsed() { python3 -c "print(f'{$(now) - $1:.3f}')"; }
+
+fill() { # fill FILE BYTES [SEEK_BYTES]: write real zeros (no holes), keep the rest
+	local seek=${3:-0}
+	[ $((seek % (4 << 20))) -eq 0 ] || die "fill: unaligned seek"
+	dd if=/dev/zero of="$1" bs=4M seek=$((seek >> 22)) count=$(($2 >> 22)) \
+		oflag=direct conv=notrunc status=none
+}
+
+LOOP_DEV=
+loop_attach() { # loop_attach FILE dio|buffered -> $LOOP_DEV
+	if [ "$2" = dio ]; then
+		LOOP_DEV=$(losetup -f --show --direct-io=on "$1")
+	else
+		LOOP_DEV=$(losetup -f --show "$1")
+	fi
+	LOOPS+=("$LOOP_DEV")
+	local real
+	real=$(cat "/sys/block/${LOOP_DEV#/dev/}/loop/dio" 2>/dev/null || echo "?")
+	if [ "$2" = dio ] && [ "$real" != 1 ]; then
+		log "warning: $LOOP_DEV over $1 did not get direct I/O"
+	fi
+	info "loop_dio:$1:$2" "$real"
+}
+loop_detach() { losetup -d "$1"; drop LOOPS "$1"; }
+
+kmount() { # kmount [OPTS] DEV DIR
+	mkdir -p "${*: -1}"
+	mount "$@"
+	KMOUNTS+=("${*: -1}")
+}
+kumount() { umount "$1"; drop KMOUNTS "$1"; }
+
+mkext4() { mkfs.ext4 -q -F -E nodiscard,lazy_itable_init=0,lazy_journal_init=0 "$1"; }
+
+cpu_ticks() { # utime+stime of a process (all its threads)
+	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+vm_hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+
+r5_status() { cat "$1/.raid5fs/status.json"; }
+r5_json() { # r5_json MNT PYEXPR (j = status.json)
+	r5_status "$1" | python3 -c "import json,sys; j=json.load(sys.stdin); print($2)"
+}
+r5_wait_health() { # r5_wait_health MNT HEALTH
+	local i
+	for i in $(seq 150); do
+		[ "$(r5_json "$1" 'j["health"]')" = "$2" ] && return 0
+		sleep 0.1
+	done
+	die "$1: array did not become $2"
+}
+
+# r5_replace MNT SLOT FILE: starts the rebuild, polls status.json every
+# 20 ms until the sync is over (replace --wait polls every 500 ms: too coarse
+# for a few seconds of rebuild), prints the seconds it took
+r5_replace() {
+	local t0
+	t0=$(now)
+	"$RAID5FS" replace "$1" "$2" "$3" >>"$OUT/raw/replace.log" 2>&1 || die "raid5fs replace $2 failed"
+	python3 - "$1/.raid5fs/status.json" "$t0" "$2" <<'PYEOF' || die "raid5fs recovery of slot $2 failed"
+import json, sys, time
+path, t0, slot = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+deadline = time.time() + 600
+seen_busy = False
+while time.time() < deadline:
+    j = json.load(open(path))
+    if j["sync"]["action"] == "idle":
+        t1 = time.time()
+        m = [x for x in j["members"] if x["slot"] == slot][0]
+        if m["state"] == "in_sync" and j["health"] == "optimal":
+            print("%.3f" % (t1 - t0))
+            sys.exit(0)
+        if seen_busy or t1 - t0 > 5:  # not started within 5 s, or ended badly
+            sys.exit("slot %d is %s, array %s, last result %s"
+                     % (slot, m["state"], j["health"], j["sync"].get("last_result")))
+    else:
+        seen_busy = True
+    time.sleep(0.02)
+sys.exit("timeout")
+PYEOF
+}
+
+# fio_json FILE KEY -> number from a fio JSON output (group_reporting: one job)
+fio_value() {
+	python3 - "$1" "$2" <<'EOF'
+import json, sys
+text = open(sys.argv[1]).read()
+j = json.loads(text[text.index("{"):])  # fio may print notes before the JSON
+job = j["jobs"][0]
+kind, what = sys.argv[2].split(".")
+if kind == "rw":  # total of read and write
+    print(job["read"][what] + job["write"][what])
+else:
+    print(job[kind][what])
+EOF
+}
+
+# run_fio TARGET LOOP TEST REP DIR [PID]: one measured fio job on DIR/bench.dat
+run_fio() {
+	local target=$1 loop=$2 test=$3 rep=$4 dir=$5 pid=${6:-} out args t0 t1 v
+	out=$OUT/raw/fio.$target.$loop.$test.$rep.json
+	args=(--name="$test" --filename="$dir/bench.dat" --size="$FILE_BYTES" --ioengine=libaio
+		--direct=1 --group_reporting --output-format=json --output="$out" --randrepeat=0)
+	case "$test" in
+	seq_write) args+=(--rw=write --bs=1M --iodepth=8 --numjobs=1 --runtime="$SEQ_CAP" --end_fsync=1) ;;
+	seq_read) args+=(--rw=read --bs=1M --iodepth=8 --numjobs=1 --runtime="$SEQ_CAP") ;;
+	rand_write) args+=(--rw=randwrite --bs=4k --iodepth=16 --numjobs=2 --time_based
+		--runtime="$RUNTIME" --norandommap --end_fsync=1) ;;
+	rand_read) args+=(--rw=randread --bs=4k --iodepth=16 --numjobs=2 --time_based
+		--runtime="$RUNTIME" --norandommap) ;;
+	prepare) args+=(--rw=write --bs=1M --iodepth=8 --numjobs=1 --end_fsync=1) ;;
+	*) die "unknown test $test" ;;
+	esac
+	drop_caches
+	[[ "$target" == raid5fs* ]] && r5_status "$R5_MNT" >"$OUT/raw/status.before.json"
+	[ -n "$pid" ] && t0=$(cpu_ticks "$pid")
+	timeout 300 fio "${args[@]}" >/dev/null || die "fio $test on $target/$loop failed (see $out)"
+	[ -n "$pid" ] && t1=$(cpu_ticks "$pid")
+	[ "$test" = prepare ] && return 0
+	if [[ "$target" == raid5fs* ]]; then # the engine's counters during this job
+		r5_status "$R5_MNT" >"$OUT/raw/status.after.json"
+		python3 - "$OUT/raw/status.before.json" "$OUT/raw/status.after.json" "$out" \
+			"$target" "$loop" "$test" "$rep" >>"$OUT/raw/counters.tsv" <<'PYEOF'
+import json, sys
+a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+text = open(sys.argv[3]).read()
+job = json.loads(text[text.index("{"):])["jobs"][0]
+d = {"fio_mib": (job["read"]["io_bytes"] + job["write"]["io_bytes"]) / 2**20}
+for sec in ("stripe_cache", "io"):
+    for k, v in b[sec].items():
+        if k in ("size", "strip_size", "memory_bytes", "workers", "active", "inactive", "handle", "delayed"):
+            continue
+        d[("img_" if sec == "io" else "") + k] = v - a[sec].get(k, 0)
+for k in ("read_bytes", "write_bytes"):  # all members together
+    d["members_" + k.replace("_bytes", "_mib")] = (sum(m[k] for m in b["members"])
+                                                   - sum(m[k] for m in a["members"])) / 2**20
+print("\t".join(sys.argv[4:8]) + "\t" + json.dumps(d))
+PYEOF
+	fi
+	case "$test" in
+	seq_write) v=$(fio_value "$out" write.bw_bytes) ;;
+	seq_read) v=$(fio_value "$out" read.bw_bytes) ;;
+	rand_write) v=$(fio_value "$out" write.iops) ;;
+	rand_read) v=$(fio_value "$out" read.iops) ;;
+	esac
+	case "$test" in seq_*) v=$(python3 -c "print(round($v / 1e6, 1))") ;; *) v=$(python3 -c "print(round($v))") ;; esac
+	record "$target" "$loop" "$test" "$rep" "$v"
+	if [ -n "$pid" ] && [ "$test" = seq_write ]; then
+		local bytes
+		bytes=$(fio_value "$out" write.io_bytes)
+		record "$target" "$loop" cpu_s_per_gib "$rep" \
+			"$(python3 -c "print(round(($t1 - $t0) / $CLK_TCK / ($bytes / 2**30), 3))")"
+	fi
+	log "  $target/$loop $test #$rep: $v"
+}
+
+record_rss() { # record_rss TARGET PID: peak RSS, and the threads (libfuse keeps one 1 MiB buffer per thread)
+	record "$1" - peak_rss_mib 1 "$(python3 -c "print(round($(vm_hwm_kib "$2") / 1024, 1))")"
+	record "$1" - threads 1 "$(awk '/^Threads:/ { print $2 }' "/proc/$2/status")"
+}
+
+# ---- the machine ----
+others() { pgrep -af 'ctest|run-tests|fio' 2>/dev/null | grep -v -e "$PROG" -e pgrep | cut -c1-120 | tr '\n' ';' || true; }
+checkpoint() { # load and other jobs at a phase boundary, for the report
+	info "load_$1" "$(cut -d' ' -f1-3 /proc/loadavg)"
+	info "others_$1" "$(others)"
+}
+info cpu "$(lscpu | sed -n 's/^Model name: *//p' | head -1)"
+info cores "$(nproc)"
+info mem_gib "$(awk '/MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)"
+info kernel "$(uname -r)"
+info disk "$(df --output=source,fstype "$WORK" | tail -1 | tr -s ' ') rotational=$(cat /sys/block/"$(basename "$(df --output=source "$WORK" | tail -1)")"/queue/rotational 2>/dev/null || echo '?')"
+info fio "$(fio --version)"
+info command "$0 $ARGS"
+info config "members=$NMEMBERS member_size=$MEMBER_BYTES file_size=$FILE_BYTES reps=$REPS runtime=$RUNTIME quick=$QUICK raid5fs_opts=${R5_OPTS:-default}"
+checkpoint start
+log "work dir $WORK, results in $OUT; targets $TARGETS; $REPS rep(s), member ${MEMBER_SIZE}, test file ${FILE_SIZE}"
+[ -z "$(others)" ] || log "note: other jobs are running: $(others)"
+
+# ---- targets ----
+# Every target is set up first and stays set up; the measurements then go
+# round robin (repetition 1 of every target, then repetition 2, ...) so
+# that a slow minute of the shared machine does not fall on one target.
+# FUSE targets keep their daemon and ext4; only the loop device in front of
+# the image changes (dio or buffered) and ext4 is mounted through it for
+# each turn. plain-loop and btrfs stay mounted.
+R5_D=$WORK/r5 R5_MNT=$WORK/r5/mnt R5_DATA=$WORK/r5/data R5_PID='' R5_MEMBERS=()
+PT_D=$WORK/pt PT_MNT=$WORK/pt/mnt PT_DATA=$WORK/pt/data PT_PID=''
+PL_D=$WORK/plain PL_DATA=$WORK/plain/data
+BT_D=$WORK/btrfs BT_DATA=$WORK/btrfs/data BT_DEVS=() BT_USED=''
+BT_DEVID=1 # the btrfs device taken away (devid 1 holds data only; the raid1 metadata went elsewhere)
+
+setup_raid5fs() {
+	local i m off
+	mkdir -p "$R5_D/m" "$R5_MNT"
+	for i in $(seq 0 $((NMEMBERS - 1))); do R5_MEMBERS+=("$R5_D/m/m$i"); done
+	log "raid5fs: create, fill the members' data areas with zeros, mount, mkfs.ext4, write the test file"
+	"$RAID5FS" create --size "$MEMBER_SIZE" "${R5_MEMBERS[@]}" >/dev/null
+	off=$(($(stat -c %s "${R5_MEMBERS[0]}") - MEMBER_BYTES)) # data offset
+	for m in "${R5_MEMBERS[@]}"; do fill "$m" "$MEMBER_BYTES" "$off"; done
+	"$RAID5FS" mount ${R5_OPTS:+-o "$R5_OPTS"} "${R5_MEMBERS[@]}" "$R5_MNT" 2>/dev/null
+	R5MNTS+=("$R5_MNT")
+	R5_PID=$(r5_json "$R5_MNT" 'j["pid"]')
+	DAEMONS+=("$R5_PID")
+	r5_status "$R5_MNT" >"$OUT/raw/status.raid5fs.start.json"
+	info raid5fs_stripe_cache_bytes "$(r5_json "$R5_MNT" 'j["stripe_cache"]["memory_bytes"]')"
+	info raid5fs_config "$(r5_json "$R5_MNT" '" ".join("%s=%s" % (k, j["stripe_cache"][k]) for k in ("size", "strip_size", "workers")) + " chunk=%d" % j["chunk_size"]')"
+	loop_attach "$R5_MNT/image" dio
+	mkext4 "$LOOP_DEV"
+	kmount "$LOOP_DEV" "$R5_DATA"
+	run_fio raid5fs dio prepare 0 "$R5_DATA"
+	kumount "$R5_DATA"
+	loop_detach "$LOOP_DEV"
+}
+
+setup_passthrough() {
+	mkdir -p "$PT_MNT"
+	log "passthrough: fill the backing file, mount, mkfs.ext4, write the test file"
+	fill "$PT_D/backing" "$IMAGE_BYTES"
+	"$PASSTHROUGH" -p "$PT_D/pid" "$PT_D/backing" "$PT_MNT"
+	PTMNTS+=("$PT_MNT")
+	PT_PID=$(cat "$PT_D/pid")
+	DAEMONS+=("$PT_PID")
+	loop_attach "$PT_MNT/image" dio
+	mkext4 "$LOOP_DEV"
+	kmount "$LOOP_DEV" "$PT_DATA"
+	run_fio passthrough dio prepare 0 "$PT_DATA"
+	kumount "$PT_DATA"
+	loop_detach "$LOOP_DEV"
+}
+
+setup_plain() {
+	mkdir -p "$PL_D"
+	log "plain-loop: fill the backing file, mkfs.ext4, write the test file"
+	fill "$PL_D/backing" "$IMAGE_BYTES"
+	loop_attach "$PL_D/backing" dio
+	mkext4 "$LOOP_DEV"
+	kmount "$LOOP_DEV" "$PL_DATA"
+	run_fio plain-loop dio prepare 0 "$PL_DATA"
+}
+
+setup_btrfs() {
+	local i
+	mkdir -p "$BT_D"
+	log "btrfs-raid5: fill the members, mkfs.btrfs -d raid5 -m raid1, write the test file"
+	for i in $(seq 1 "$NMEMBERS"); do
+		fill "$BT_D/d$i" "$MEMBER_BYTES"
+		loop_attach "$BT_D/d$i" dio
+		BT_DEVS+=("$LOOP_DEV")
+	done
+	mkfs.btrfs -q -f -K -d raid5 -m raid1 "${BT_DEVS[@]}" >/dev/null 2>&1
+	# nodiscard: like the ext4 mounts (btrfs turns on async discard by default)
+	kmount -o nodiscard "${BT_DEVS[0]}" "$BT_DATA"
+	run_fio btrfs-raid5 dio prepare 0 "$BT_DATA"
+}
+
+# with_target TARGET LOOP FUNC ARGS...: runs FUNC ARGS... DATA_DIR with the
+# target's ext4 (or btrfs) mounted at DATA_DIR behind the right loop device
+with_target() {
+	local target=$1 loop=$2 fn=$3 image='' data
+	shift 3
+	case "$target" in
+	raid5fs | raid5fs-degraded) image=$R5_MNT/image data=$R5_DATA ;;
+	passthrough) image=$PT_MNT/image data=$PT_DATA ;;
+	plain-loop) data=$PL_DATA ;;
+	btrfs-raid5 | btrfs-raid5-degraded) data=$BT_DATA ;;
+	esac
+	if [ -n "$image" ]; then
+		loop_attach "$image" "$loop"
+		kmount "$LOOP_DEV" "$data"
+	fi
+	"$fn" "$@" "$data"
+	if [ -n "$image" ]; then
+		kumount "$data"
+		loop_detach "$LOOP_DEV"
+	fi
+}
+suite_once() { # suite_once TARGET LOOP REP PID DATA
+	local test
+	for test in seq_write seq_read rand_write rand_read; do
+		run_fio "$1" "$2" "$test" "$3" "$5" "$4"
+	done
+}
+reads_once() { # reads_once TARGET LOOP REP DATA
+	local test
+	for test in seq_read rand_read; do
+		run_fio "$1" "$2" "$test" "$3" "$4"
+	done
+}
+
+degrade_raid5fs() { # the member file disappears while the array is mounted
+	rm -f "${R5_MEMBERS[FAIL_SLOT]}"
+	r5_wait_health "$R5_MNT" degraded
+}
+
+degrade_btrfs() { # take device BT_DEVID away: unmount, detach, delete, mount -o degraded
+	local i rest=()
+	BT_USED=$(btrfs_dev_used "$BT_DATA" "$BT_DEVID")
+	kumount "$BT_DATA"
+	loop_detach "${BT_DEVS[BT_DEVID - 1]}"
+	rm -f "$BT_D/d$BT_DEVID"
+	for i in "${!BT_DEVS[@]}"; do [ "$i" = $((BT_DEVID - 1)) ] || rest+=("${BT_DEVS[i]}"); done
+	btrfs device scan --forget >/dev/null 2>&1 || true
+	btrfs device scan "${rest[@]}" >/dev/null
+	kmount -o degraded,nodiscard "${rest[0]}" "$BT_DATA"
+}
+btrfs_dev_used() { # btrfs_dev_used MNT DEVID -> bytes allocated on that device
+	btrfs filesystem show --raw "$1" | awk -v id="$2" '$1 == "devid" && $2 == id { print $6 }'
+}
+
+# raw rate of the survivors: the remaining raid5fs member files read in parallel
+survivors_read() { # survivors_read REP
+	local m pids=() total=0 secs t0
+	drop_caches
+	t0=$(now)
+	for m in "${R5_MEMBERS[@]}"; do
+		[ -e "$m" ] || continue
+		dd if="$m" of=/dev/null bs=1M status=none &
+		pids+=($!)
+		total=$((total + $(stat -c %s "$m")))
+	done
+	BGPIDS+=("${pids[@]}")
+	wait "${pids[@]}"
+	for m in "${pids[@]}"; do drop BGPIDS "$m"; done
+	secs=$(elapsed "$t0")
+	record survivors-raw - member_read_MBps "$1" "$(python3 -c "print(round($total / ${#pids[@]} / $secs / 1e6, 1))")"
+	record survivors-raw - parallel_read_MBps "$1" "$(python3 -c "print(round($total / $secs / 1e6, 1))")"
+	log "  survivors raw read #$1: $total bytes in ${secs}s"
+}
+
+recover_raid5fs_idle() { # recover_raid5fs_idle REP (ext4 not mounted: no I/O at all)
+	local secs
+	drop_caches
+	secs=$(r5_replace "$R5_MNT" "$FAIL_SLOT" "${R5_MEMBERS[FAIL_SLOT]}")
+	record raid5fs - recovery_idle_MBps "$1" "$(python3 -c "print(round($MEMBER_BYTES / $secs / 1e6, 1))")"
+	log "  raid5fs recovery idle #$1: ${secs}s for $MEMBER_SIZE"
+}
+
+recover_btrfs() { # recover_btrfs REP: btrfs replace of the missing device (idle)
+	local secs t0 dev
+	truncate -s "$MEMBER_BYTES" "$BT_D/d$BT_DEVID"
+	loop_attach "$BT_D/d$BT_DEVID" dio
+	dev=$LOOP_DEV
+	BT_DEVS[BT_DEVID - 1]=$dev
+	drop_caches
+	t0=$(now)
+	if ! timeout 600 btrfs replace start -B -K "$BT_DEVID" "$dev" "$BT_DATA" >>"$OUT/raw/replace.log" 2>&1; then
+		log "  btrfs replace #$1 failed (see $OUT/raw/replace.log and dmesg)"
+		return 1
+	fi
+	secs=$(elapsed "$t0")
+	record btrfs-raid5 - replace_MBps "$1" "$(python3 -c "print(round($BT_USED / $secs / 1e6, 1))")"
+	record btrfs-raid5 - replace_written_MBps "$1" \
+		"$(python3 -c "print(round($(stat -c %b "$BT_D/d$BT_DEVID") * 512 / $secs / 1e6, 1))")"
+	log "  btrfs replace #$1: ${secs}s for $BT_USED bytes allocated on device $BT_DEVID"
+}
+
+recover_raid5fs_load() { # recover_raid5fs_load REP DATA: rebuild while fio randrw runs on the ext4
+	local out fiopid secs
+	drop_caches
+	out=$OUT/raw/fio.raid5fs.dio.recovery_load.$1.json
+	fio --name=load --filename="$2/bench.dat" --size="$FILE_BYTES" --ioengine=libaio --direct=1 \
+		--rw=randrw --rwmixread=70 --bs=4k --iodepth=16 --numjobs=2 --group_reporting \
+		--time_based --runtime=600 --norandommap --output-format=json --output="$out" >/dev/null &
+	fiopid=$!
+	BGPIDS+=("$fiopid")
+	sleep 1
+	secs=$(r5_replace "$R5_MNT" "$FAIL_SLOT" "${R5_MEMBERS[FAIL_SLOT]}")
+	kill -INT "$fiopid"
+	wait "$fiopid" || true
+	drop BGPIDS "$fiopid"
+	record raid5fs - recovery_load_MBps "$1" "$(python3 -c "print(round($MEMBER_BYTES / $secs / 1e6, 1))")"
+	record raid5fs - recovery_load_fio_iops "$1" "$(python3 -c "print(round($(fio_value "$out" rw.iops)))")"
+	log "  raid5fs recovery under load #$1: ${secs}s for $MEMBER_SIZE"
+}
+
+START=$SECONDS
+HEALTHY=() DEGRADED=()
+if want raid5fs; then
+	setup_raid5fs
+	HEALTHY+=("raid5fs dio" "raid5fs buffered")
+	DEGRADED+=("raid5fs-degraded dio" "raid5fs-degraded buffered")
+fi
+if want passthrough; then
+	setup_passthrough
+	HEALTHY+=("passthrough dio" "passthrough buffered")
+fi
+if want plain-loop; then
+	setup_plain
+	HEALTHY+=("plain-loop dio")
+fi
+if want btrfs-raid5; then
+	setup_btrfs
+	HEALTHY+=("btrfs-raid5 dio")
+	DEGRADED+=("btrfs-raid5-degraded dio")
+fi
+checkpoint setup
+
+# healthy: the four jobs on every target, round robin
+for rep in $(seq "$REPS"); do
+	log "healthy, repetition $rep of $REPS"
+	for tl in "${HEALTHY[@]}"; do
+		# shellcheck disable=SC2086 # "TARGET LOOP": split on purpose
+		set -- $tl
+		pid=
+		[ "$1" = raid5fs ] && pid=$R5_PID
+		[ "$1" = passthrough ] && pid=$PT_PID
+		with_target "$1" "$2" suite_once "$1" "$2" "$rep" "$pid"
+	done
+done
+if want raid5fs; then r5_status "$R5_MNT" >"$OUT/raw/status.raid5fs.healthy.json"; fi
+checkpoint healthy
+
+# degraded: one member file deleted (raid5fs: while mounted), the read jobs
+if want raid5fs; then degrade_raid5fs; fi
+if want btrfs-raid5; then degrade_btrfs; fi
+for rep in $(seq "$REPS"); do
+	log "degraded, repetition $rep of $REPS"
+	for tl in "${DEGRADED[@]}"; do
+		# shellcheck disable=SC2086 # "TARGET LOOP": split on purpose
+		set -- $tl
+		with_target "$1" "$2" reads_once "$1" "$2" "$rep"
+	done
+done
+if want raid5fs; then r5_status "$R5_MNT" >"$OUT/raw/status.raid5fs.degraded.json"; fi
+checkpoint degraded
+
+# recovery, idle: survivors' raw read, raid5fs rebuild, btrfs replace, round robin
+if want raid5fs; then "$RAID5FS" speed "$R5_MNT" --max 2000M >/dev/null; fi
+BT_OK=1
+for rep in $(seq "$REPS"); do
+	log "recovery, repetition $rep of $REPS"
+	if want raid5fs; then
+		[ "$rep" = 1 ] || degrade_raid5fs
+		survivors_read "$rep"
+		recover_raid5fs_idle "$rep"
+	fi
+	if want btrfs-raid5 && [ "$BT_OK" = 1 ]; then
+		[ "$rep" = 1 ] || degrade_btrfs
+		recover_btrfs "$rep" || BT_OK=0
+	fi
+done
+if want raid5fs; then r5_status "$R5_MNT" >"$OUT/raw/status.raid5fs.recovery.json"; fi
+
+# recovery under load. Speed min = max = 2000M: with md's default minimum
+# (1000K/s) the rebuild would step aside and take the whole run.
+if want raid5fs; then
+	"$RAID5FS" speed "$R5_MNT" --min 2000M --max 2000M >/dev/null
+	load_reps=$(((REPS + 1) / 2))
+	for rep in $(seq "$load_reps"); do
+		log "recovery under load, repetition $rep of $load_reps"
+		degrade_raid5fs
+		with_target raid5fs dio recover_raid5fs_load "$rep"
+	done
+	r5_status "$R5_MNT" >"$OUT/raw/status.raid5fs.end.json"
+	record_rss raid5fs "$R5_PID"
+fi
+if want passthrough; then record_rss passthrough "$PT_PID"; fi
+checkpoint end
+info elapsed_s "$((SECONDS - START))"
+[ "$((SECONDS - START))" -le "$BUDGET" ] || log "warning: took $((SECONDS - START)) s, over the ${BUDGET} s budget"
+
+# ---- the table and bench.json ----
+python3 - "$RESULTS" "$INFO" "$OUT" <<'EOF'
+import json, statistics, sys, os
+from collections import defaultdict
+
+results, infofile, out = sys.argv[1:4]
+info = {}
+for line in open(infofile):
+    k, _, v = line.rstrip("\n").partition("\t")
+    info[k] = v
+vals = defaultdict(list)
+for line in open(results):
+    target, loop, metric, rep, v = line.rstrip("\n").split("\t")
+    vals[(metric, target, loop)].append(float(v))
+
+def med(metric, target, loop):
+    v = vals.get((metric, target, loop))
+    return statistics.median(v) if v else None
+
+UNITS = {"seq_write": "MB/s", "seq_read": "MB/s", "rand_write": "IOPS", "rand_read": "IOPS",
+         "recovery_idle_MBps": "MB/s", "recovery_load_MBps": "MB/s", "recovery_load_fio_iops": "IOPS",
+         "member_read_MBps": "MB/s", "parallel_read_MBps": "MB/s", "replace_MBps": "MB/s",
+         "replace_written_MBps": "MB/s", "cpu_s_per_gib": "s/GiB", "peak_rss_mib": "MiB", "threads": ""}
+LABEL = {"seq_write": "seq write 1M", "seq_read": "seq read 1M", "rand_write": "rand write 4k",
+         "rand_read": "rand read 4k", "recovery_idle_MBps": "recovery idle",
+         "recovery_load_MBps": "recovery + fio load", "recovery_load_fio_iops": "fio randrw during recovery",
+         "member_read_MBps": "raw read / member", "parallel_read_MBps": "raw read, 3 in parallel",
+         "replace_MBps": "btrfs replace (alloc.)", "replace_written_MBps": "btrfs replace (written)",
+         "cpu_s_per_gib": "daemon CPU / GiB written", "peak_rss_mib": "daemon peak RSS",
+         "threads": "daemon threads at the end"}
+TORDER = ["raid5fs", "passthrough", "plain-loop", "btrfs-raid5", "raid5fs-degraded",
+          "btrfs-raid5-degraded", "survivors-raw"]
+MORDER = list(UNITS)
+LORDER = ["dio", "buffered", "-"]
+
+ratios = []  # (name, num, den, goal, kind) kind: ">=" or "<="
+def ratio(name, num, den, goal=None, op=">="):
+    a, b = med(*num), med(*den)
+    if a is None or b is None or b == 0:
+        return
+    r = a / b
+    met = None if goal is None else (r >= goal if op == ">=" else r <= goal)
+    ratios.append({"name": name, "value": round(r, 3), "goal": goal, "op": op, "met": met,
+                   "num": "/".join(num), "den": "/".join(den)})
+
+for loop in ("dio", "buffered"):
+    for t, g in (("seq_write", 0.8), ("seq_read", 0.9), ("rand_write", 0.5), ("rand_read", 0.85)):
+        ratio(f"{t} raid5fs/passthrough ({loop} loop)", (t, "raid5fs", loop), (t, "passthrough", loop), g)
+for t, g in (("seq_write", 3.0), ("seq_read", 1.0), ("rand_write", 2.0), ("rand_read", 1.2)):
+    ratio(f"{t} raid5fs/btrfs-raid5 (dio loop)", (t, "raid5fs", "dio"), (t, "btrfs-raid5", "dio"), g)
+    ratio(f"{t} raid5fs/btrfs-raid5 (raid5fs buffered loop)", (t, "raid5fs", "buffered"), (t, "btrfs-raid5", "dio"))
+for t in ("seq_write", "seq_read", "rand_write", "rand_read"):
+    ratio(f"{t} raid5fs/plain-loop (dio loop)", (t, "raid5fs", "dio"), (t, "plain-loop", "dio"))
+    ratio(f"{t} passthrough/plain-loop (dio loop)", (t, "passthrough", "dio"), (t, "plain-loop", "dio"))
+for loop in ("dio", "buffered"):
+    ratio(f"seq_read degraded/healthy raid5fs ({loop} loop)", ("seq_read", "raid5fs-degraded", loop),
+          ("seq_read", "raid5fs", loop), 0.6)
+    ratio(f"rand_read degraded/healthy raid5fs ({loop} loop)", ("rand_read", "raid5fs-degraded", loop),
+          ("rand_read", "raid5fs", loop))
+ratio("seq_read raid5fs-degraded/btrfs-raid5-degraded (dio loop)", ("seq_read", "raid5fs-degraded", "dio"),
+      ("seq_read", "btrfs-raid5-degraded", "dio"), 1.5)
+ratio("rand_read raid5fs-degraded/btrfs-raid5-degraded (dio loop)", ("rand_read", "raid5fs-degraded", "dio"),
+      ("rand_read", "btrfs-raid5-degraded", "dio"))
+ratio("recovery idle / raw read per member", ("recovery_idle_MBps", "raid5fs", "-"),
+      ("member_read_MBps", "survivors-raw", "-"), 0.7)
+ratio("recovery under load / raw read per member", ("recovery_load_MBps", "raid5fs", "-"),
+      ("member_read_MBps", "survivors-raw", "-"))
+ratio("recovery idle raid5fs / btrfs replace", ("recovery_idle_MBps", "raid5fs", "-"),
+      ("replace_MBps", "btrfs-raid5", "-"), 1.25)
+for loop in ("dio", "buffered"):
+    ratio(f"daemon CPU s/GiB written raid5fs/passthrough ({loop} loop)", ("cpu_s_per_gib", "raid5fs", loop),
+          ("cpu_s_per_gib", "passthrough", loop), 1.5, "<=")
+pt_rss = med("peak_rss_mib", "passthrough", "-")
+if pt_rss is not None and med("peak_rss_mib", "raid5fs", "-") is not None:
+    ratios.append({"name": "peak RSS raid5fs - passthrough (MiB; libfuse's buffers are in both)",
+                   "value": round(med("peak_rss_mib", "raid5fs", "-") - pt_rss, 1), "goal": None,
+                   "op": None, "met": None, "num": "peak_rss_mib/raid5fs", "den": "peak_rss_mib/passthrough"})
+cache_mib = int(info.get("raid5fs_stripe_cache_bytes", "0") or 0) / 2**20
+rss = med("peak_rss_mib", "raid5fs", "-")
+rss_row = None
+if rss is not None:
+    budget = cache_mib + 64
+    rss_row = {"name": f"raid5fs peak RSS (MiB) vs stripe cache {cache_mib:g} MiB + 64 MiB",
+               "value": rss, "goal": budget, "op": "<=", "met": rss <= budget}
+
+# main table rows
+def fmt(x):
+    if x is None:
+        return "-"
+    return f"{x:.0f}" if abs(x) >= 100 else (f"{x:.1f}" if abs(x) >= 10 else f"{x:.3g}")
+
+rows = []
+keys = sorted(vals, key=lambda k: (MORDER.index(k[0].replace("_MBps", "_MBps")) if k[0] in MORDER else 99,
+                                   TORDER.index(k[1]) if k[1] in TORDER else 99,
+                                   LORDER.index(k[2]) if k[2] in LORDER else 9))
+def rel(metric, target, loop):
+    """ratio notes for the last column"""
+    notes = []
+    if target == "raid5fs" and metric in ("seq_write", "seq_read", "rand_write", "rand_read"):
+        for den, dl in (("passthrough", loop), ("btrfs-raid5", "dio")):
+            b = med(metric, den, dl)
+            if b:
+                notes.append(f"/{'pt' if den == 'passthrough' else 'btrfs'} {med(metric, target, loop) / b:.2f}")
+    if target == "raid5fs-degraded":
+        for den, dl, lab in (("raid5fs", loop, "healthy"), ("btrfs-raid5-degraded", "dio", "btrfs-deg")):
+            b = med(metric, den, dl)
+            if b:
+                notes.append(f"/{lab} {med(metric, target, loop) / b:.2f}")
+    if target == "raid5fs" and metric == "cpu_s_per_gib":
+        b = med(metric, "passthrough", loop)
+        if b:
+            notes.append(f"/pt {med(metric, target, loop) / b:.2f}")
+    if target == "raid5fs" and metric.startswith("recovery_") and metric.endswith("MBps"):
+        b = med("member_read_MBps", "survivors-raw", "-")
+        c = med("replace_MBps", "btrfs-raid5", "-")
+        if b:
+            notes.append(f"/raw-member {med(metric, target, loop) / b:.2f}")
+        if c:
+            notes.append(f"/btrfs {med(metric, target, loop) / c:.2f}")
+    return ", ".join(notes)
+
+for k in keys:
+    metric, target, loop = k
+    v = vals[k]
+    rows.append({"test": LABEL.get(metric, metric), "metric": metric, "unit": UNITS.get(metric, ""),
+                 "target": target, "loop": loop, "median": statistics.median(v), "min": min(v),
+                 "max": max(v), "n": len(v), "values": v, "ratios": rel(metric, target, loop)})
+
+lines = []
+hdr = f"{'test':<27} {'unit':<5} {'target':<21} {'loop':<8} {'median':>8} {'min..max':>17} {'n':>2}  ratios"
+lines.append(hdr)
+lines.append("-" * len(hdr) + "-" * 30)
+prev = None
+for r in rows:
+    if prev is not None and r["metric"] != prev:
+        lines.append("")
+    prev = r["metric"]
+    lines.append(f"{r['test']:<27} {r['unit']:<5} {r['target']:<21} {r['loop']:<8} {fmt(r['median']):>8} "
+                 f"{fmt(r['min']) + '..' + fmt(r['max']):>17} {r['n']:>2}  {r['ratios']}")
+lines.append("")
+lines.append("Goals (ratios of medians):")
+goal_rows = [r for r in ratios if r["goal"] is not None] + ([rss_row] if rss_row else [])
+for r in goal_rows:
+    mark = "ok" if r["met"] else "MISS"
+    lines.append(f"  {r['name']:<66} {fmt(r['value']):>7}  (goal {r['op']} {r['goal']:g})  {mark}")
+others = [r for r in ratios if r["goal"] is None]
+if others:
+    lines.append("Other ratios:")
+    for r in others:
+        lines.append(f"  {r['name']:<66} {fmt(r['value']):>7}")
+lines.append("")
+lines.append("loop: dio = losetup --direct-io=on, buffered = default loop device (mount -o loop); "
+             "pt = passthrough")
+lines.append(f"machine: {info.get('cpu')}, {info.get('cores')} cores, {info.get('mem_gib')} GiB, "
+             f"kernel {info.get('kernel')}, disk {info.get('disk')}")
+lines.append(f"raid5fs: {info.get('raid5fs_config', '?')}; {info.get('config')}; elapsed {info.get('elapsed_s')} s")
+cps = [c for c in ("start", "setup", "healthy", "degraded", "end") if "load_" + c in info]
+lines.append("load average at start, after setup, healthy, degraded, end: "
+             + " | ".join(info["load_" + c] for c in cps))
+seen = [f"{c}: {info['others_' + c]}" for c in cps if info.get("others_" + c)]
+lines.append("other jobs (ctest/run-tests/fio) seen: " + ("; ".join(seen) if seen else "none"))
+# raid5fs counters per phase: differences between the status.json snapshots
+# taken at the phase boundaries
+counters = {}
+PHASES = [("start", None), ("healthy", "healthy suites"), ("degraded", "degraded reads"),
+          ("recovery", "recovery idle"), ("end", "recovery + load")]
+snaps = {}
+for name, _ in PHASES:
+    p = os.path.join(out, "raw", f"status.raid5fs.{name}.json")
+    if os.path.exists(p):
+        try:
+            snaps[name] = json.load(open(p))
+        except ValueError:
+            pass
+prev = None
+for name, label in PHASES:
+    if name not in snaps:
+        continue
+    cur = snaps[name]
+    if prev is not None:
+        d = {"phase": label}
+        for sec in ("stripe_cache", "io"):
+            a, b = prev.get(sec) or {}, cur.get(sec) or {}
+            d[sec] = {k: b[k] - a.get(k, 0) for k in b
+                      if isinstance(b[k], (int, float)) and k not in
+                      ("size", "strip_size", "memory_bytes", "workers", "active", "inactive",
+                       "handle", "delayed")}
+        counters[name] = d
+    prev = cur
+if counters:
+    lines.append("")
+    lines.append("raid5fs counters per phase (differences of status.json; healthy includes mkfs and the"
+                 " first write of the test file):")
+    keys_sc = ["hits", "misses", "waits", "rmw", "rcw", "delayed_total", "prereads", "writebacks", "computes"]
+    keys_io = ["reads", "writes", "flushes", "bypass_reads"]
+    lines.append(f"  {'phase':<17}" + "".join(f"{k[:9]:>10}" for k in keys_sc + keys_io))
+    for name, d in counters.items():
+        lines.append(f"  {d['phase']:<17}" +
+                     "".join(f"{d['stripe_cache'].get(k, 0):>10}" for k in keys_sc) +
+                     "".join(f"{d['io'].get(k, 0):>10}" for k in keys_io))
+ctr = defaultdict(list)
+cpath = os.path.join(out, "raw", "counters.tsv")
+if os.path.exists(cpath):
+    for line in open(cpath):
+        t, l, test, rep, js = line.rstrip("\n").split("\t", 4)
+        ctr[(test, t, l)].append(json.loads(js))
+per_job = []
+if ctr:
+    ck = ["fio_mib", "members_read_mib", "members_write_mib", "hits", "misses", "waits", "rmw", "rcw",
+          "delayed_total", "prereads", "writebacks", "computes", "img_reads", "img_writes", "img_flushes",
+          "img_bypass_reads"]
+    short = {"members_read_mib": "memb.rdMiB", "members_write_mib": "memb.wrMiB", "delayed_total": "delayed",
+             "img_bypass_reads": "img.bypass"}
+    lines.append("")
+    lines.append("raid5fs engine counters per fio job (status.json differences, median over repetitions;"
+                 " memb. = all members, img. = the 'io' counters):")
+    lines.append(f"  {'job':<33}" + "".join(f"{short.get(k, k.replace('img_', 'img.'))[:10]:>11}" for k in ck))
+    order = ["seq_write", "seq_read", "rand_write", "rand_read"]
+    for key in sorted(ctr, key=lambda k: (order.index(k[0]) if k[0] in order else 9, k[1], k[2])):
+        test, t, l = key
+        m = {k: statistics.median([x.get(k, 0) for x in ctr[key]]) for k in ck}
+        per_job.append({"test": test, "target": t, "loop": l, "median": m, "values": ctr[key]})
+        lines.append(f"  {test + ' ' + t + ' ' + l:<33}" + "".join(f"{m[k]:>11.0f}" for k in ck))
+text = "\n".join(lines)
+print(text)
+open(os.path.join(out, "bench.txt"), "w").write(text + "\n")
+loops = {k.split(":", 1)[1]: v for k, v in info.items() if k.startswith("loop_dio:")}
+doc = {"info": {k: v for k, v in info.items() if not k.startswith("loop_dio:")},
+       "loop_dio_actual": loops, "results": rows, "ratios": ratios, "rss": rss_row,
+       "raid5fs_counters": counters, "raid5fs_counters_per_job": per_job}
+json.dump(doc, open(os.path.join(out, "bench.json"), "w"), indent=1)
+print(f"\nwritten: {os.path.join(out, 'bench.json')}, {os.path.join(out, 'bench.txt')}")
+EOF
