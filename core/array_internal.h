@@ -105,7 +105,8 @@ r5_array_is_failed(struct r5_array *a)
 /* array_state.c */
 /* Marks a slot faulty after an I/O error or a detected loss, records it in
  * the surviving superblocks (events + 1) and logs one line. */
-void r5_array_fail_slot(struct r5_array *a, uint32_t slot, const char *reason);
+void r5_array_fail_slot(struct r5_array *a, uint32_t slot, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Makes sure the superblocks say "active" before a write is accepted. */
 int r5_array_mark_active(struct r5_array *a);
 /* Marks the superblocks clean if the array is quiet (safe mode). */
@@ -118,8 +119,6 @@ void r5_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* monitor.c: fault detection (inotify + fstat) and safe mode */
 int r5_monitor_start(struct r5_array *a);
 void r5_monitor_stop(struct r5_array *a);
-/* Checks every present member file once; fails the ones that are gone. */
-void r5_monitor_check_members(struct r5_array *a);
 
 /* replace.c: a new member for a failed slot, and recovery onto it */
 int r5_array_replace(struct r5_array *a, uint32_t slot, const char *path, char *err, size_t errlen);

@@ -121,11 +121,8 @@ r5_bypass_read(struct r5_array *a, uint8_t *buf, uint64_t pos, uint64_t len)
 	int err = r5_array_member_read(a, loc.member, buf, len, loc.member_offset);
 	if (err < 0) {
 		/* let the cache path deal with it (it will use parity) */
-		char why[96];
-
-		snprintf(why, sizeof(why), "read error at member offset %llu: %s",
-			 (unsigned long long)loc.member_offset, strerror(-err));
-		r5_array_fail_slot(a, loc.member, why);
+		r5_array_fail_slot(a, loc.member, "read error at member offset %llu: %s",
+				   (unsigned long long)loc.member_offset, strerror(-err));
 		return 0;
 	}
 	atomic_fetch_add(&a->io.bypass_reads, 1);
@@ -248,12 +245,8 @@ r5_array_flush(struct r5_array *a)
 		if (!r5_slot_ok(a, i))
 			continue;
 		int err = r5_member_sync(&a->slot[i].member);
-		if (err < 0) {
-			char why[96];
-
-			snprintf(why, sizeof(why), "fdatasync failed: %s", strerror(-err));
-			r5_array_fail_slot(a, i, why);
-		}
+		if (err < 0)
+			r5_array_fail_slot(a, i, "fdatasync failed: %s", strerror(-err));
 	}
 	return r5_array_is_failed(a) || lost ? -EIO : 0;
 }

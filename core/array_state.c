@@ -73,9 +73,10 @@ r5_array_store_superblocks_locked(struct r5_array *a)
 }
 
 void
-r5_array_fail_slot(struct r5_array *a, uint32_t slot, const char *reason)
+r5_array_fail_slot(struct r5_array *a, uint32_t slot, const char *fmt, ...)
 {
 	struct r5_slot *s = &a->slot[slot];
+	va_list ap;
 	int old;
 
 	r5_mutex_lock(&a->sb_lock);
@@ -87,8 +88,10 @@ r5_array_fail_slot(struct r5_array *a, uint32_t slot, const char *reason)
 	atomic_store(&s->state, R5_SLOT_FAULTY);
 	if (old == R5_SLOT_IN_SYNC) /* a rebuilding slot was counted already */
 		atomic_fetch_add(&a->nr_failed, 1);
-	snprintf(s->fail_reason, sizeof(s->fail_reason), "%s", reason);
-	r5_log("member %u (%s) failed: %s; array is now %s", slot, s->member.path, reason,
+	va_start(ap, fmt);
+	vsnprintf(s->fail_reason, sizeof(s->fail_reason), fmt, ap);
+	va_end(ap);
+	r5_log("member %u (%s) failed: %s; array is now %s", slot, s->member.path, s->fail_reason,
 	       r5_array_is_failed(a) ? "FAILED" : "degraded");
 	/* the survivors record it before anything that depends on it is acknowledged */
 	a->events++;

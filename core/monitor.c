@@ -49,14 +49,15 @@ r5_member_gone(struct r5_array *a, uint32_t slot, char *why, size_t len)
 	return NULL;
 }
 
-void
+/* Checks every present member file once; fails the ones that are gone. */
+static void
 r5_monitor_check_members(struct r5_array *a)
 {
 	for (uint32_t s = 0; s < a->geo.nr_members; s++) {
 		char why[R5_NAME_LEN + 200];
 
 		if (r5_slot_present(a, s) && r5_member_gone(a, s, why, sizeof(why)))
-			r5_array_fail_slot(a, s, why);
+			r5_array_fail_slot(a, s, "%s", why);
 	}
 }
 

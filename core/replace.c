@@ -148,7 +148,6 @@ r5_array_replace(struct r5_array *a, uint32_t slot, const char *path, char *err,
 		r5_mutex_unlock(&a->sb_lock);
 		return ret;
 	}
-	atomic_fetch_add(&sl->stats.write_errors, 0);
 	a->events++;
 	atomic_store(&sl->state, R5_SLOT_REBUILDING); /* still counted in nr_failed */
 	r5_array_store_superblocks_locked(a);

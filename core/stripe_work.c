@@ -184,14 +184,11 @@ r5_run_io(struct stripe_head *sh, struct r5_work *w)
 	 * the member. */
 	bool read_error_only = ret < 0 && w->kind == R5_WORK_READ && r5_slot_ok(a, w->dev) &&
 			       atomic_load(&a->nr_failed) > 0;
-	if (ret < 0 && r5_slot_present(a, w->dev) && !read_error_only) {
-		char why[96];
-
-		snprintf(why, sizeof(why), "%s error at member offset %llu: %s",
-			 w->kind == R5_WORK_READ ? "read" : "write",
-			 (unsigned long long)off, strerror(-ret));
-		r5_array_fail_slot(a, w->dev, why); /* takes sb_lock: no cache lock held */
-	}
+	if (ret < 0 && r5_slot_present(a, w->dev) && !read_error_only)
+		/* takes sb_lock: no cache lock held here */
+		r5_array_fail_slot(a, w->dev, "%s error at member offset %llu: %s",
+				   w->kind == R5_WORK_READ ? "read" : "write",
+				   (unsigned long long)off, strerror(-ret));
 
 	r5_mutex_lock(&sh->lock);
 	if (w->kind == R5_WORK_READ) {
