@@ -46,6 +46,12 @@ struct r5_io_stats {
 	atomic_ullong errors;                   /* requests that returned an error */
 };
 
+/* The last sequential read stream (readahead.c). */
+struct r5_readahead_state {
+	atomic_ullong next;  /* image offset where the last read ended */
+	atomic_ullong ahead; /* image bytes announced to the members up to here */
+};
+
 struct r5_array {
 	struct r5_geometry geo;
 	uint8_t uuid[16];
@@ -66,6 +72,7 @@ struct r5_array {
 	bool started;
 	uint64_t start_ns;
 	struct r5_io_stats io;
+	struct r5_readahead_state ra;  /* readahead.c; atomics only */
 
 	struct r5_bitmap bitmap;      /* write-intent bitmap */
 	struct r5_sync sync;          /* background resync/recovery/check */
@@ -102,6 +109,27 @@ r5_array_is_failed(struct r5_array *a)
 	return atomic_load(&a->nr_failed) > 1;
 }
 
+/* Member byte range touched by image bytes [off, end): whole stripe rows. */
+static inline uint64_t
+r5_member_span_start(struct r5_array *a, uint64_t off)
+{
+	uint64_t chunk = a->geo.chunk_size, d = a->geo.nr_members - 1;
+
+	return (off / chunk) / d * chunk;
+}
+
+static inline uint64_t
+r5_member_span_end(struct r5_array *a, uint64_t end)
+{
+	uint64_t chunk = a->geo.chunk_size, d = a->geo.nr_members - 1;
+
+	return ((end - 1) / chunk / d + 1) * chunk;
+}
+
+/* readahead.c: tells the members which ranges a read, and a stream of
+ * reads, will need, so the kernel fetches them in parallel and ahead. */
+void r5_readahead(struct r5_array *a, uint64_t off, uint64_t end);
+
 /* array_state.c */
 /* Marks a slot faulty after an I/O error or a detected loss, records it in
  * the surviving superblocks (events + 1) and logs one line. */
@@ -131,5 +159,11 @@ void r5_array_persist_checkpoint(struct r5_array *a, int action, int target, uin
 int r5_array_member_read(struct r5_array *a, uint32_t slot, void *buf, size_t len, uint64_t off);
 int r5_array_member_write(struct r5_array *a, uint32_t slot, const void *buf, size_t len,
 			  uint64_t off);
+/* Adjacent buffers from off on, in one member call where possible (iov is
+ * scratch, see r5_member_readv); counted as one read or write. */
+int r5_array_member_readv(struct r5_array *a, uint32_t slot, struct iovec *iov, int iovcnt,
+			  uint64_t off);
+int r5_array_member_writev(struct r5_array *a, uint32_t slot, struct iovec *iov, int iovcnt,
+			   uint64_t off);
 
 #endif

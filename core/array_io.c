@@ -129,23 +129,6 @@ r5_bypass_read(struct r5_array *a, uint8_t *buf, uint64_t pos, uint64_t len)
 	return 1;
 }
 
-/* Member byte range touched by image bytes [off, end): whole rows. */
-static uint64_t
-r5_member_span_start(struct r5_array *a, uint64_t off)
-{
-	uint64_t chunk = a->geo.chunk_size, d = a->geo.nr_members - 1;
-
-	return (off / chunk) / d * chunk;
-}
-
-static uint64_t
-r5_member_span_end(struct r5_array *a, uint64_t end)
-{
-	uint64_t chunk = a->geo.chunk_size, d = a->geo.nr_members - 1;
-
-	return ((end - 1) / chunk / d + 1) * chunk;
-}
-
 ssize_t
 r5_array_read(struct r5_array *a, void *buf, size_t len, uint64_t off)
 {
@@ -162,17 +145,7 @@ r5_array_read(struct r5_array *a, void *buf, size_t len, uint64_t off)
 	end = off + len;
 	atomic_fetch_add(&a->io.reads, 1);
 	r5_sync_note_user_io(a);
-	/* A large read touches every member; the chunks are then read one
-	 * after the other. Tell each member the whole range first, so the
-	 * kernel fetches them in parallel instead of one chunk at a time. */
-	if (len >= 2ull * a->geo.chunk_size) {
-		uint64_t span_start = r5_member_span_start(a, off), span_end = r5_member_span_end(a, end);
-
-		for (uint32_t s = 0; s < a->geo.nr_members; s++)
-			if (r5_slot_present(a, s))
-				r5_member_willneed(&a->slot[s].member, a->data_offset + span_start,
-						   span_end - span_start);
-	}
+	r5_readahead(a, off, end);
 	pos = off;
 	while (pos < end && !err) {
 		/* one chunk at a time: contiguous on one member */

@@ -122,33 +122,63 @@ r5_array_mark_active(struct r5_array *a)
 	return err;
 }
 
+static size_t
+iov_length(const struct iovec *iov, int iovcnt)
+{
+	size_t len = 0;
+
+	for (int i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	return len;
+}
+
+/* Every member data access goes through here: one call, counted. */
+static int
+member_io(struct r5_array *a, uint32_t slot, struct iovec *iov, int iovcnt, uint64_t off,
+	  bool write)
+{
+	struct r5_slot *s = &a->slot[slot];
+	size_t len = iov_length(iov, iovcnt); /* before iov is used up */
+	int err = write ? r5_member_writev(&s->member, iov, iovcnt, a->data_offset + off)
+			: r5_member_readv(&s->member, iov, iovcnt, a->data_offset + off);
+
+	atomic_fetch_add(write ? &s->stats.writes : &s->stats.reads, 1);
+	if (err < 0)
+		atomic_fetch_add(write ? &s->stats.write_errors : &s->stats.read_errors, 1);
+	else
+		atomic_fetch_add(write ? &s->stats.write_bytes : &s->stats.read_bytes, len);
+	return err;
+}
+
 int
 r5_array_member_read(struct r5_array *a, uint32_t slot, void *buf, size_t len, uint64_t off)
 {
-	struct r5_slot *s = &a->slot[slot];
-	int err = r5_member_read(&s->member, buf, len, a->data_offset + off);
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
 
-	atomic_fetch_add(&s->stats.reads, 1);
-	if (err < 0)
-		atomic_fetch_add(&s->stats.read_errors, 1);
-	else
-		atomic_fetch_add(&s->stats.read_bytes, len);
-	return err;
+	return member_io(a, slot, &iov, 1, off, false);
 }
 
 int
 r5_array_member_write(struct r5_array *a, uint32_t slot, const void *buf, size_t len,
 		      uint64_t off)
 {
-	struct r5_slot *s = &a->slot[slot];
-	int err = r5_member_write(&s->member, buf, len, a->data_offset + off);
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)buf, .iov_len = len };
 
-	atomic_fetch_add(&s->stats.writes, 1);
-	if (err < 0)
-		atomic_fetch_add(&s->stats.write_errors, 1);
-	else
-		atomic_fetch_add(&s->stats.write_bytes, len);
-	return err;
+	return member_io(a, slot, &iov, 1, off, true);
+}
+
+int
+r5_array_member_readv(struct r5_array *a, uint32_t slot, struct iovec *iov, int iovcnt,
+		      uint64_t off)
+{
+	return member_io(a, slot, iov, iovcnt, off, false);
+}
+
+int
+r5_array_member_writev(struct r5_array *a, uint32_t slot, struct iovec *iov, int iovcnt,
+		       uint64_t off)
+{
+	return member_io(a, slot, iov, iovcnt, off, true);
 }
 
 int

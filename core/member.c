@@ -1,6 +1,8 @@
 /* member.c - member I/O through r5_member_ops, and the plain-file backend. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,27 +17,43 @@ struct file_ctx {
 };
 
 static ssize_t
-file_pread(void *ctx, void *buf, size_t len, uint64_t off)
+file_preadv(void *ctx, const struct iovec *iov, int iovcnt, uint64_t off)
 {
 	struct file_ctx *f = ctx;
 	ssize_t r;
 
 	if (off > (uint64_t)INT64_MAX)
 		return -EINVAL;
-	r = pread(f->fd, buf, len, (off_t)off);
+	r = preadv(f->fd, iov, iovcnt, (off_t)off);
 	return r < 0 ? -errno : r;
+}
+
+static ssize_t
+file_pwritev(void *ctx, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	struct file_ctx *f = ctx;
+	ssize_t r;
+
+	if (off > (uint64_t)INT64_MAX)
+		return -EINVAL;
+	r = pwritev(f->fd, iov, iovcnt, (off_t)off);
+	return r < 0 ? -errno : r;
+}
+
+static ssize_t
+file_pread(void *ctx, void *buf, size_t len, uint64_t off)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+
+	return file_preadv(ctx, &iov, 1, off);
 }
 
 static ssize_t
 file_pwrite(void *ctx, const void *buf, size_t len, uint64_t off)
 {
-	struct file_ctx *f = ctx;
-	ssize_t r;
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)buf, .iov_len = len };
 
-	if (off > (uint64_t)INT64_MAX)
-		return -EINVAL;
-	r = pwrite(f->fd, buf, len, (off_t)off);
-	return r < 0 ? -errno : r;
+	return file_pwritev(ctx, &iov, 1, off);
 }
 
 static int
@@ -100,6 +118,8 @@ static const struct r5_member_ops file_ops = {
 	.stat = file_stat,
 	.truncate = file_truncate,
 	.willneed = file_willneed,
+	.preadv = file_preadv,
+	.pwritev = file_pwritev,
 };
 
 static int
@@ -203,6 +223,64 @@ r5_member_write(struct r5_member *m, const void *buf, size_t len, uint64_t off)
 		off += (uint64_t)r;
 	}
 	return 0;
+}
+
+/* Whole-vector I/O: one call per run of adjacent buffers where the backend
+ * has preadv/pwritev, else one whole-buffer call per buffer. */
+static int
+member_rw_vec(struct r5_member *m, struct iovec *iov, int iovcnt, uint64_t off, bool write)
+{
+	ssize_t (*vec)(void *, const struct iovec *, int, uint64_t);
+
+	if (m->ops == NULL)
+		return -ENODEV;
+	vec = write ? m->ops->pwritev : m->ops->preadv;
+	if (vec == NULL) {
+		for (int i = 0; i < iovcnt; i++) {
+			int err = write ? r5_member_write(m, iov[i].iov_base, iov[i].iov_len, off)
+					: r5_member_read(m, iov[i].iov_base, iov[i].iov_len, off);
+
+			if (err < 0)
+				return err;
+			off += iov[i].iov_len;
+		}
+		return 0;
+	}
+	while (iovcnt > 0) {
+		ssize_t r = vec(m->ctx, iov, iovcnt, off);
+
+		if (r == -EINTR)
+			continue;
+		if (r < 0)
+			return (int)r;
+		if (r == 0)
+			return -EIO; /* end of file inside the range */
+		off += (uint64_t)r;
+		while (iovcnt > 0 && (size_t)r >= iov->iov_len) {
+			r -= (ssize_t)iov->iov_len;
+			iov++;
+			iovcnt--;
+		}
+		if (iovcnt == 0 && r > 0)
+			return -EIO; /* more than asked: a broken backend */
+		if (iovcnt > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + r;
+			iov->iov_len -= (size_t)r;
+		}
+	}
+	return 0;
+}
+
+int
+r5_member_readv(struct r5_member *m, struct iovec *iov, int iovcnt, uint64_t off)
+{
+	return member_rw_vec(m, iov, iovcnt, off, false);
+}
+
+int
+r5_member_writev(struct r5_member *m, struct iovec *iov, int iovcnt, uint64_t off)
+{
+	return member_rw_vec(m, iov, iovcnt, off, true);
 }
 
 int

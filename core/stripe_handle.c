@@ -150,12 +150,12 @@ r5_handle_sync(struct stripe_head *sh, uint32_t usable)
 }
 
 void
-r5_handle_stripe(struct stripe_head *sh)
+r5_handle_stripe(struct stripe_head *sh, struct r5_plug *plug)
 {
 	struct r5_cache *c = sh->cache;
 	struct r5_array *a = c->array;
 	const uint32_t n = c->nr_members, pd = sh->pd_idx;
-	struct r5_work *queue[R5_MAX_MEMBERS + 1];
+	struct r5_work **queue = plug->items + plug->n;
 	struct r5_failed_segs failed_segs = { NULL };
 	uint32_t nqueue = 0, want_read = 0, ops = 0, usable = 0;
 	int nfailed = 0, f = -1;
@@ -367,8 +367,7 @@ out:
 	r5_mutex_unlock(&sh->lock);
 
 	/* device_lock comes before sh->lock: queue only after dropping it */
-	for (uint32_t q = 0; q < nqueue; q++)
-		r5_work_queue(c, queue[q]);
+	plug->n += nqueue; /* queued by the caller's r5_plug_flush */
 	while (failed_segs.head) {
 		struct r5_seg *s = failed_segs.head;
 

@@ -20,15 +20,6 @@
  * request, short enough to keep the dirty data young. */
 #define R5_LAZY_DELAY_NS (5ull * 1000 * 1000)
 
-void
-r5_work_queue(struct r5_cache *c, struct r5_work *w)
-{
-	r5_mutex_lock(&c->device_lock);
-	r5_list_add_tail(&c->op_queue, &w->node);
-	r5_cond_signal(&c->work_cond);
-	r5_mutex_unlock(&c->device_lock);
-}
-
 static void r5_activate_delayed(struct r5_cache *c);
 
 void
@@ -162,22 +153,22 @@ r5_run_compute(struct stripe_head *sh)
 	r5_stripe_put(sh);
 }
 
-/* One member read or write of one page. */
+/* Member I/O of one page, or of a run of pages of adjacent stripes on one
+ * member gathered from the op queue (r5_io_gather): one preadv/pwritev
+ * instead of a call per strip, like the block layer merging adjacent bios
+ * under md. */
+#define R5_IO_BATCH_MAX 64             /* pages per merged call */
+#define R5_IO_BATCH_BYTES (1u << 20)   /* and bytes */
+#define R5_IO_SCAN 256                 /* queue entries looked at per gather */
+
+/* The end of one page's I/O: flags, a failed member, the stripe back to
+ * handle. ret is the result of the I/O (0 or -errno). */
 static void
-r5_run_io(struct stripe_head *sh, struct r5_work *w)
+r5_io_complete(struct stripe_head *sh, struct r5_work *w, int ret)
 {
 	struct r5_cache *c = sh->cache;
 	struct r5_array *a = c->array;
 	struct r5_dev *dev = &sh->dev[w->dev];
-	uint64_t off = sh->sector * c->strip_size;
-	int ret;
-
-	if (!r5_slot_present(a, w->dev))
-		ret = -EIO; /* failed since handle_stripe looked */
-	else if (w->kind == R5_WORK_READ)
-		ret = r5_array_member_read(a, w->dev, dev->page, c->strip_size, off);
-	else
-		ret = r5_array_member_write(a, w->dev, dev->page, c->strip_size, off);
 
 	/* A read error on a degraded array fails the requests that needed
 	 * the page (R5_READERROR), not a second member; any other error fails
@@ -188,7 +179,7 @@ r5_run_io(struct stripe_head *sh, struct r5_work *w)
 		/* takes sb_lock: no cache lock held here */
 		r5_array_fail_slot(a, w->dev, "%s error at member offset %llu: %s",
 				   w->kind == R5_WORK_READ ? "read" : "write",
-				   (unsigned long long)off, strerror(-ret));
+				   (unsigned long long)(sh->sector * c->strip_size), strerror(-ret));
 
 	r5_mutex_lock(&sh->lock);
 	if (w->kind == R5_WORK_READ) {
@@ -208,13 +199,141 @@ r5_run_io(struct stripe_head *sh, struct r5_work *w)
 	r5_stripe_put(sh);
 }
 
+/* One member read or write of one page. */
 static void
-r5_run_work(struct r5_work *w)
+r5_run_io(struct stripe_head *sh, struct r5_work *w)
 {
-	if (w->kind == R5_WORK_COMPUTE)
-		r5_run_compute(w->sh);
+	struct r5_cache *c = sh->cache;
+	struct r5_array *a = c->array;
+	struct r5_dev *dev = &sh->dev[w->dev];
+	uint64_t off = sh->sector * c->strip_size;
+	int ret;
+
+	if (!r5_slot_present(a, w->dev))
+		ret = -EIO; /* failed since handle_stripe looked */
+	else if (w->kind == R5_WORK_READ)
+		ret = r5_array_member_read(a, w->dev, dev->page, c->strip_size, off);
 	else
-		r5_run_io(w->sh, w);
+		ret = r5_array_member_write(a, w->dev, dev->page, c->strip_size, off);
+	r5_io_complete(sh, w, ret);
+}
+
+/* device_lock held; first was just popped. Takes from the first
+ * R5_IO_SCAN queued items those of the same kind and member whose stripes
+ * follow or precede first's without a gap, and puts the run, in member
+ * order, in batch. Returns its length (1: nothing to merge). */
+static int
+r5_io_gather(struct r5_cache *c, struct r5_work *first, struct r5_work **batch)
+{
+	const uint32_t by_bytes = R5_IO_BATCH_BYTES / c->strip_size;
+	const int max = by_bytes < R5_IO_BATCH_MAX ? (int)by_bytes : R5_IO_BATCH_MAX;
+	/* window[max - 1 + d] holds the candidate d stripes from first */
+	struct r5_work *window[2 * R5_IO_BATCH_MAX - 1] = { 0 };
+	const uint64_t base = first->sh->sector;
+	struct r5_list *e;
+	int scanned = 0, lo = 0, hi = 0, n = 0;
+
+	if (max <= 1)
+		return batch[0] = first, 1;
+	for (e = c->op_queue.next; e != &c->op_queue && scanned < R5_IO_SCAN; e = e->next, scanned++) {
+		struct r5_work *w = r5_container_of(e, struct r5_work, node);
+		int64_t d;
+
+		if (w->kind != first->kind || w->dev != first->dev)
+			continue;
+		d = (int64_t)(w->sh->sector - base);
+		if (d > -max && d < max && d != 0)
+			window[max - 1 + d] = w;
+	}
+	while (hi + 1 < max && window[max + hi])
+		hi++;
+	while (lo - 1 > -max && hi - (lo - 1) < max && window[max - 2 + lo])
+		lo--;
+	for (int d = lo; d <= hi; d++) {
+		struct r5_work *w = d == 0 ? first : window[max - 1 + d];
+
+		if (d != 0)
+			r5_list_del(&w->node);
+		batch[n++] = w;
+	}
+	return n;
+}
+
+/* A run from r5_io_gather: one vector call; if it fails, each page again
+ * on its own, so an error lands on exactly the pages it belongs to. */
+static void
+r5_run_io_batch(struct r5_cache *c, struct r5_work **batch, int n)
+{
+	struct r5_array *a = c->array;
+	struct iovec iov[R5_IO_BATCH_MAX];
+	const uint32_t slot = batch[0]->dev;
+	const uint64_t off = batch[0]->sh->sector * c->strip_size;
+	int ret;
+
+	if (!r5_slot_present(a, slot)) {
+		ret = -EIO;
+	} else {
+		for (int i = 0; i < n; i++) {
+			iov[i].iov_base = batch[i]->sh->dev[slot].page;
+			iov[i].iov_len = c->strip_size;
+		}
+		ret = batch[0]->kind == R5_WORK_READ ? r5_array_member_readv(a, slot, iov, n, off)
+						     : r5_array_member_writev(a, slot, iov, n, off);
+	}
+	for (int i = 0; i < n; i++) {
+		if (ret == 0)
+			r5_io_complete(batch[i]->sh, batch[i], 0);
+		else
+			r5_run_io(batch[i]->sh, batch[i]);
+	}
+}
+
+/* Member I/O order in a plug: reads, then writes; by member; by stripe. */
+static int
+r5_work_cmp(const void *pa, const void *pb)
+{
+	const struct r5_work *a = *(struct r5_work *const *)pa, *b = *(struct r5_work *const *)pb;
+
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	if (a->dev != b->dev)
+		return a->dev < b->dev ? -1 : 1;
+	if (a->sh->sector != b->sh->sector)
+		return a->sh->sector < b->sh->sector ? -1 : 1;
+	return 0;
+}
+
+void
+r5_plug_flush(struct r5_cache *c, struct r5_plug *plug)
+{
+	struct r5_work **io = plug->items;
+	uint32_t nio = 0;
+
+	/* computes to the end, member I/O to the front */
+	for (uint32_t i = 0; i < plug->n; i++)
+		if (plug->items[i]->kind != R5_WORK_COMPUTE) {
+			struct r5_work *w = plug->items[i];
+
+			plug->items[i] = plug->items[nio];
+			plug->items[nio++] = w;
+		}
+	if (nio > 0) {
+		qsort(io, nio, sizeof(*io), r5_work_cmp);
+		r5_mutex_lock(&c->device_lock);
+		for (uint32_t i = 0; i < nio; i++)
+			r5_list_add_tail(&c->op_queue, &io[i]->node);
+		if (nio > 1)
+			r5_cond_broadcast(&c->work_cond);
+		else
+			r5_cond_signal(&c->work_cond);
+		r5_mutex_unlock(&c->device_lock);
+	}
+	/* The batch's parity work runs in this worker while the others
+	 * start its I/O: with as many workers as cores or more, handing it
+	 * to another thread would only add a wakeup. */
+	for (uint32_t i = nio; i < plug->n; i++)
+		r5_run_compute(plug->items[i]->sh);
+	plug->n = 0;
 }
 
 /* device_lock held: move every delayed stripe to the handle list. */
@@ -239,24 +358,44 @@ r5_worker_main(void *arg)
 {
 	struct r5_cache *c = arg;
 	struct r5_list *e;
+	struct r5_plug plug_store, *plug = &plug_store; /* 4 KiB of stack */
+
+	plug->n = 0;
 
 	r5_mutex_lock(&c->device_lock);
 	for (;;) {
 		if ((e = r5_list_pop(&c->op_queue))) {
+			/* member I/O only: computes run in the worker's plug */
+			struct r5_work *w = r5_container_of(e, struct r5_work, node);
+			struct r5_work *batch[R5_IO_BATCH_MAX];
+			int n = r5_io_gather(c, w, batch);
+
 			r5_mutex_unlock(&c->device_lock);
-			r5_run_work(r5_container_of(e, struct r5_work, node));
+			if (n > 1)
+				r5_run_io_batch(c, batch, n);
+			else
+				r5_run_io(w->sh, w);
 			r5_mutex_lock(&c->device_lock);
 			continue;
 		}
-		if ((e = r5_list_pop(&c->handle_list))) {
-			struct stripe_head *sh = r5_container_of(e, struct stripe_head, lru);
+		if (!r5_list_empty(&c->handle_list)) {
+			struct stripe_head *batch[R5_HANDLE_BATCH];
+			uint32_t nb = 0;
 
-			/* count 0 -> 1 under device_lock (stripe.h) */
-			sh->on_list = R5_LIST_NONE;
-			atomic_fetch_add(&sh->count, 1);
+			while (nb < R5_HANDLE_BATCH && (e = r5_list_pop(&c->handle_list))) {
+				struct stripe_head *sh = r5_container_of(e, struct stripe_head, lru);
+
+				/* count 0 -> 1 under device_lock (stripe.h) */
+				sh->on_list = R5_LIST_NONE;
+				atomic_fetch_add(&sh->count, 1);
+				batch[nb++] = sh;
+			}
 			r5_mutex_unlock(&c->device_lock);
-			r5_handle_stripe(sh);
-			r5_stripe_put(sh);
+			for (uint32_t i = 0; i < nb; i++) {
+				r5_handle_stripe(batch[i], plug);
+				r5_stripe_put(batch[i]);
+			}
+			r5_plug_flush(c, plug);
 			r5_mutex_lock(&c->device_lock);
 			continue;
 		}

@@ -44,6 +44,12 @@ r5_sync_destroy(struct r5_sync *s)
 	r5_cond_destroy(&s->cond);
 }
 
+static bool
+r5_window_bit(const struct r5_sync *s, uint64_t i)
+{
+	return s->window_done[i / 64] & (1ull << (i % 64));
+}
+
 bool
 r5_sync_stripe_rebuilt(struct r5_array *a, uint64_t sector)
 {
@@ -53,7 +59,7 @@ r5_sync_stripe_rebuilt(struct r5_array *a, uint64_t sector)
 	r5_mutex_lock(&s->lock);
 	ok = sector < s->cp ||
 	     (sector >= s->window_base && sector - s->window_base < R5_SYNC_WINDOW &&
-	      (s->window_done & (1ull << (sector - s->window_base))));
+	      r5_window_bit(s, sector - s->window_base));
 	r5_mutex_unlock(&s->lock);
 	return ok;
 }
@@ -74,7 +80,7 @@ r5_sync_stripe_done(struct r5_array *a, uint64_t sector, bool mismatch, int erro
 
 	r5_mutex_lock(&s->lock);
 	if (sector >= s->window_base && sector - s->window_base < R5_SYNC_WINDOW)
-		s->window_done |= 1ull << (sector - s->window_base);
+		s->window_done[(sector - s->window_base) / 64] |= 1ull << ((sector - s->window_base) % 64);
 	if (mismatch)
 		s->mismatches++;
 	if (error && !s->last_result)
@@ -152,13 +158,32 @@ r5_sync_flag(struct r5_array *a, uint64_t sector, int action, int target)
 	r5_stripe_put(sh);
 }
 
+/* Announces member stripes [from, to) to the members the action reads. A
+ * resync reads only the bitmap's dirty regions: it is left to the kernel. */
+static void
+r5_sync_readahead(struct r5_array *a, int action, int target, uint64_t from, uint64_t to)
+{
+	const uint64_t strip = a->cache->strip_size;
+
+	if (action == R5_SYNC_RESYNC)
+		return;
+	for (uint32_t i = 0; i < a->geo.nr_members; i++)
+		if ((int)i != target && r5_slot_present(a, i))
+			r5_member_willneed(&a->slot[i].member, a->data_offset + from * strip,
+					   (to - from) * strip);
+}
+
 static void *
 r5_sync_main(void *arg)
 {
 	struct r5_array *a = arg;
 	struct r5_sync *s = &a->sync;
 	const uint64_t strip = a->cache->strip_size;
-	uint64_t last_persist = r5_now_ns(), base;
+	const uint64_t ra_stripes = R5_SYNC_READAHEAD / strip;
+	/* at most a quarter of the stripe cache, so user I/O keeps going */
+	const uint64_t max_width = a->cache->nr_stripes / 4 < R5_SYNC_WINDOW ? a->cache->nr_stripes / 4
+									      : R5_SYNC_WINDOW;
+	uint64_t last_persist = r5_now_ns(), base, ra_until;
 	int action, target, result = 0;
 
 	r5_mutex_lock(&s->lock);
@@ -167,14 +192,14 @@ r5_sync_main(void *arg)
 	base = s->cp;
 	uint64_t total = s->total;
 	r5_mutex_unlock(&s->lock);
+	ra_until = base;
 	r5_log("%s started%s at %llu of %llu MiB per member", r5_sync_action_name(action),
 	       base ? " (resumed)" : "", (unsigned long long)(base * strip >> 20),
 	       (unsigned long long)(total * strip >> 20));
 
 	while (base < total) {
 		uint64_t sectors[R5_SYNC_WINDOW];
-		uint32_t nflag = 0, width = (uint32_t)(total - base < R5_SYNC_WINDOW ? total - base
-										     : R5_SYNC_WINDOW);
+		uint32_t nflag = 0, width = (uint32_t)(total - base < max_width ? total - base : max_width);
 
 		if (action == R5_SYNC_RECOVER &&
 		    atomic_load(&a->slot[target].state) != R5_SLOT_REBUILDING) {
@@ -182,6 +207,12 @@ r5_sync_main(void *arg)
 			break;
 		}
 		r5_sync_throttle(a, s, strip);
+		if (ra_until < base + ra_stripes / 2 && ra_until < total) {
+			uint64_t from = ra_until > base ? ra_until : base;
+
+			ra_until = base + ra_stripes < total ? base + ra_stripes : total;
+			r5_sync_readahead(a, action, target, from, ra_until);
+		}
 		for (uint32_t i = 0; i < width; i++)
 			if (action != R5_SYNC_RESYNC || r5_bitmap_resync_pending(a, (base + i) * strip))
 				sectors[nflag++] = base + i;
@@ -192,7 +223,7 @@ r5_sync_main(void *arg)
 			break;
 		}
 		s->window_base = base;
-		s->window_done = 0;
+		memset(s->window_done, 0, sizeof(s->window_done));
 		s->outstanding = nflag;
 		r5_mutex_unlock(&s->lock);
 
@@ -206,7 +237,7 @@ r5_sync_main(void *arg)
 		if (!result) {
 			s->cp = base + width;
 			s->window_base = s->cp;
-			s->window_done = 0;
+			memset(s->window_done, 0, sizeof(s->window_done));
 		}
 		s->done_stripes += action == R5_SYNC_RESYNC ? nflag : width;
 		r5_mutex_unlock(&s->lock);
@@ -279,7 +310,7 @@ r5_sync_start(struct r5_array *a, int action, int target, uint64_t from)
 	s->target = target;
 	s->cp = from > total ? total : from;
 	s->window_base = s->cp;
-	s->window_done = 0;
+	memset(s->window_done, 0, sizeof(s->window_done));
 	s->total = total;
 	s->done_stripes = 0;
 	s->mismatches = 0;

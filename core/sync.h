@@ -35,7 +35,11 @@ enum r5_sync_action {
 	R5_SYNC_REPAIR,  /* count and rewrite mismatched parity */
 };
 
-#define R5_SYNC_WINDOW 64
+#define R5_SYNC_WINDOW 256
+/* Member bytes announced (WILLNEED) ahead of a recover/check/repair: the
+ * windows are worked one after the other, so without it each one waits
+ * for its reads from the disk. */
+#define R5_SYNC_READAHEAD (8ull << 20)
 #define R5_SYNC_PERSIST_NS (2ull * 1000 * 1000 * 1000)
 /* md's default minimum is 1000 KiB/s, which under steady user I/O stretches
  * a rebuild (the time the array has no redundancy) to hours per GiB. 16 MiB/s
@@ -53,7 +57,7 @@ struct r5_sync {
 	int target;                 /* slot being rebuilt (RECOVER), else -1 */
 	uint64_t cp;                /* stripes below this are done */
 	uint64_t window_base;       /* first stripe of the window in flight */
-	uint64_t window_done;       /* bit i: stripe window_base + i rebuilt */
+	uint64_t window_done[R5_SYNC_WINDOW / 64]; /* bit i: stripe window_base + i rebuilt */
 	uint32_t outstanding;       /* window stripes not finished */
 	uint64_t total;             /* stripes to walk */
 	uint64_t done_stripes;      /* walked so far in this run */

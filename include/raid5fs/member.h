@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 struct r5_member_ops {
 	/* required: like pread/pwrite, return bytes done or -errno (never -1). */
@@ -30,6 +31,11 @@ struct r5_member_ops {
 	int (*truncate)(void *ctx, uint64_t size);
 	/* optional: hint that [off, off+len) will be read soon (readahead). */
 	void (*willneed)(void *ctx, uint64_t off, uint64_t len);
+	/* optional: like preadv/pwritev (one call for adjacent pages); bytes
+	 * done or -errno. Without them the vector helpers below call
+	 * pread/pwrite once per buffer. */
+	ssize_t (*preadv)(void *ctx, const struct iovec *iov, int iovcnt, uint64_t off);
+	ssize_t (*pwritev)(void *ctx, const struct iovec *iov, int iovcnt, uint64_t off);
 };
 
 struct r5_member {
@@ -47,6 +53,10 @@ int r5_member_from_fd(struct r5_member *m, int fd, const char *path);
  * file or a zero-byte transfer is -EIO. Return 0 or -errno. */
 int r5_member_read(struct r5_member *m, void *buf, size_t len, uint64_t off);
 int r5_member_write(struct r5_member *m, const void *buf, size_t len, uint64_t off);
+/* The same for iovcnt buffers that follow each other on the member
+ * (iovcnt <= IOV_MAX). iov is scratch: it is advanced over short transfers. */
+int r5_member_readv(struct r5_member *m, struct iovec *iov, int iovcnt, uint64_t off);
+int r5_member_writev(struct r5_member *m, struct iovec *iov, int iovcnt, uint64_t off);
 int r5_member_sync(struct r5_member *m);
 int64_t r5_member_size(struct r5_member *m); /* -ENOTSUP without ops->size */
 void r5_member_close(struct r5_member *m);   /* safe on a closed member */
