@@ -23,7 +23,7 @@ r5_array_start(struct r5_array *a)
 	err = r5_cache_create(a, a->opts.stripe_cache_size, a->opts.strip_size, &a->cache);
 	if (err < 0)
 		return err;
-	err = r5_workers_start(a->cache, a->opts.nr_workers);
+	err = r5_workers_start(a->cache, a->opts.nr_workers, a->opts.nr_io_workers);
 	if (err < 0) {
 		r5_cache_destroy(a->cache);
 		a->cache = NULL;

@@ -193,13 +193,13 @@ r5_array_status_json(struct r5_array *a, char *buf, size_t len)
 	if (c) {
 		r5_cache_counts(c, &active, &inactive, &handle, &delayed);
 		r5_out(&o, "  \"stripe_cache\": {\"size\": %u, \"strip_size\": %u, "
-			   "\"memory_bytes\": %llu, \"workers\": %u, \"active\": %u, \"inactive\": %u, "
+			   "\"memory_bytes\": %llu, \"workers\": %u, \"io_workers\": %u, \"active\": %u, \"inactive\": %u, "
 			   "\"handle\": %u, \"delayed\": %u, \"hits\": %llu, \"misses\": %llu, "
 			   "\"waits\": %llu, \"rmw\": %llu, \"rcw\": %llu, \"delayed_total\": %llu, "
 			   "\"prereads\": %llu, \"writebacks\": %llu, \"computes\": %llu, \"bounced\": %llu},\n",
 		       c->nr_stripes, c->strip_size,
 		       (unsigned long long)c->nr_stripes * c->nr_members * c->strip_size,
-		       c->nr_workers, active, inactive, handle, delayed, r5_ld(&c->stats.hits),
+		       c->nr_workers, c->nr_io_workers, active, inactive, handle, delayed, r5_ld(&c->stats.hits),
 		       r5_ld(&c->stats.misses), r5_ld(&c->stats.waits), r5_ld(&c->stats.rmw),
 		       r5_ld(&c->stats.rcw), r5_ld(&c->stats.delayed), r5_ld(&c->stats.prereads),
 		       r5_ld(&c->stats.writebacks), r5_ld(&c->stats.computes), r5_ld(&c->stats.bounced));

@@ -66,6 +66,9 @@
  *                list has waited R5_LAZY_DELAY_NS (stripes that hold only
  *                bounced, already acknowledged writes).
  *   op_queue     member I/O work items waiting for a worker.
+ *   read_queue   member reads waiting for an I/O worker (threads that only
+ *                read members, so a read that waits for the disk does not
+ *                hold up a worker; writes stay on op_queue).
  * A stripe with count > 0 is on no list.
  *
  * WORKERS, BATCHES AND MERGED MEMBER I/O
@@ -102,7 +105,7 @@
  *   part[h].lock           hash chains and inactive list of partition h,
  *                          part[h] counters; stripe sectors with
  *                          sector % R5_NR_PARTITIONS == h live here
- *   cache->device_lock     handle, delayed, op_queue, worker wakeups
+ *   cache->device_lock     handle, delayed, op_queue, read_queue, worker wakeups
  *   sh->lock               block flags, pending segments, sh->ops, inflight
  *   cache->flush_lock      flush_pending
  *   req->lock              a request's pending count and error
@@ -299,9 +302,11 @@ struct r5_cache {
 
 	pthread_mutex_t device_lock;   /* handle, delayed, op_queue, stopping, idle workers */
 	pthread_cond_t work_cond;      /* workers sleep here */
+	pthread_cond_t io_cond;        /* I/O workers sleep here (read_queue only) */
 	struct r5_list handle_list;
 	struct r5_list delayed_list;
-	struct r5_list op_queue;
+	struct r5_list op_queue;       /* member I/O for the workers */
+	struct r5_list read_queue;     /* member reads for the I/O workers */
 	uint32_t nr_delayed;
 	uint32_t nr_delayed_urgent;    /* of those, with STRIPE_DELAY_URGENT */
 	uint64_t delayed_since_ns;     /* when the delayed list last became non-empty */
@@ -309,8 +314,9 @@ struct r5_cache {
 	atomic_uint plugged;           /* requests being attached right now (md's plug) */
 	atomic_uint get_waiters;       /* threads waiting for a free stripe */
 
-	pthread_t *workers;
+	pthread_t *workers;            /* nr_workers, then nr_io_workers */
 	uint32_t nr_workers;
+	uint32_t nr_io_workers;
 	uint32_t workers_started;
 
 	pthread_mutex_t flush_serial;  /* one flush at a time */
@@ -368,7 +374,9 @@ struct r5_plug {
 void r5_handle_stripe(struct stripe_head *sh, struct r5_plug *plug);
 
 /* stripe_work.c: worker pool and work items */
-int r5_workers_start(struct r5_cache *c, uint32_t nr_workers);
+/* nr_workers run everything; nr_io_workers only member I/O (they block in
+ * reads so the workers do not have to). */
+int r5_workers_start(struct r5_cache *c, uint32_t nr_workers, uint32_t nr_io_workers);
 void r5_workers_stop(struct r5_cache *c);
 /* Runs a plug's compute items here and queues its member I/O, sorted. */
 void r5_plug_flush(struct r5_cache *c, struct r5_plug *plug);

@@ -39,6 +39,7 @@ struct r5_engine_opts {
 	uint32_t stripe_cache_size; /* stripe_heads in the pool; 0 = default */
 	uint32_t strip_size;        /* bytes per member per stripe_head; 0 = default */
 	uint32_t nr_workers;        /* worker threads; 0 = default */
+	uint32_t nr_io_workers;     /* threads that only do member I/O; 0 = default */
 	bool force;                 /* start even when md would refuse (later use) */
 };
 

@@ -184,6 +184,12 @@ expect_error 'no_such' mount "${A[0]}" "${A[1]}" "${A[2]}" "$D/no_such" "$bad_mn
 expect_unchanged "mount with a member that does not exist"
 expect_error 'not_member' mount "${A[0]}" "${A[1]}" "${A[2]}" "$D/not_member" "$bad_mnt"
 expect_unchanged "mount with a file that is not a member"
+# Engine options out of range: one line naming the option, nothing started.
+expect_error 'io_workers' mount -o io_workers=65 "${A[@]}" "$bad_mnt"
+expect_error 'workers' mount -o workers=1000 "${A[@]}" "$bad_mnt"
+expect_error 'io_workers' mount -o io_workers=many "${A[@]}" "$bad_mnt"
+expect_error 'stripe_cache_size' mount -o stripe_cache_size=3 "${A[@]}" "$bad_mnt"
+expect_unchanged "mount with engine options out of range"
 
 # ---- examine, status, unknown subcommand ------------------------------------
 expect_error 'C_m1' examine "$D/C_m1"

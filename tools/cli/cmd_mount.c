@@ -29,7 +29,8 @@ mount_help(void)
 	       "  -o, --options OPTS  comma-separated, may be repeated:\n"
 	       "        stripe_cache_size=N  stripe heads in the cache\n"
 	       "        strip_size=SIZE      bytes per member per stripe head\n"
-	       "        workers=N            engine worker threads\n"
+	       "        workers=N            engine worker threads (default 4)\n"
+	       "        io_workers=N         threads that only read/write members (default 12)\n"
 	       "        direct_io=0|1        bypass the page cache for the image (default 1)\n"
 	       "        fuse_threads=N       FUSE request threads\n"
 	       "        anything else is passed to FUSE (e.g. allow_other)\n"
@@ -54,6 +55,7 @@ mount_parse_opts(char *s, struct r5_engine_opts *eo, struct r5_frontend_opts *fo
 		if (val != NULL)
 			*val++ = '\0';
 		if (strcmp(opt, "stripe_cache_size") == 0 || strcmp(opt, "workers") == 0 ||
+		    strcmp(opt, "io_workers") == 0 ||
 		    strcmp(opt, "fuse_threads") == 0 || strcmp(opt, "direct_io") == 0) {
 			if (val == NULL)
 				return cli_usage("mount", "-o %s needs a value", opt);
@@ -63,6 +65,8 @@ mount_parse_opts(char *s, struct r5_engine_opts *eo, struct r5_frontend_opts *fo
 				eo->stripe_cache_size = n;
 			} else if (strcmp(opt, "workers") == 0) {
 				eo->nr_workers = n;
+			} else if (strcmp(opt, "io_workers") == 0) {
+				eo->nr_io_workers = n;
 			} else if (strcmp(opt, "fuse_threads") == 0) {
 				fo->max_threads = n;
 			} else {
