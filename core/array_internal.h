@@ -165,5 +165,8 @@ int r5_array_member_readv(struct r5_array *a, uint32_t slot, struct iovec *iov, 
 			  uint64_t off);
 int r5_array_member_writev(struct r5_array *a, uint32_t slot, struct iovec *iov, int iovcnt,
 			   uint64_t off);
+/* From the page cache only (r5_member_readv_cached): 0 or -EAGAIN. */
+int r5_array_member_readv_cached(struct r5_array *a, uint32_t slot, const struct iovec *iov,
+				 int iovcnt, uint64_t off);
 
 #endif

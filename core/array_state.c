@@ -168,6 +168,20 @@ r5_array_member_write(struct r5_array *a, uint32_t slot, const void *buf, size_t
 }
 
 int
+r5_array_member_readv_cached(struct r5_array *a, uint32_t slot, const struct iovec *iov,
+			     int iovcnt, uint64_t off)
+{
+	struct r5_slot *s = &a->slot[slot];
+	int err = r5_member_readv_cached(&s->member, iov, iovcnt, a->data_offset + off);
+
+	if (err == 0) {
+		atomic_fetch_add(&s->stats.reads, 1);
+		atomic_fetch_add(&s->stats.read_bytes, iov_length(iov, iovcnt));
+	}
+	return err;
+}
+
+int
 r5_array_member_readv(struct r5_array *a, uint32_t slot, struct iovec *iov, int iovcnt,
 		      uint64_t off)
 {

@@ -41,6 +41,18 @@ file_pwritev(void *ctx, const struct iovec *iov, int iovcnt, uint64_t off)
 }
 
 static ssize_t
+file_preadv_cached(void *ctx, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	struct file_ctx *f = ctx;
+	ssize_t r;
+
+	if (off > (uint64_t)INT64_MAX)
+		return -EINVAL;
+	r = preadv2(f->fd, iov, iovcnt, (off_t)off, RWF_NOWAIT);
+	return r < 0 ? -errno : r;
+}
+
+static ssize_t
 file_pread(void *ctx, void *buf, size_t len, uint64_t off)
 {
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
@@ -120,6 +132,7 @@ static const struct r5_member_ops file_ops = {
 	.willneed = file_willneed,
 	.preadv = file_preadv,
 	.pwritev = file_pwritev,
+	.preadv_cached = file_preadv_cached,
 };
 
 static int
@@ -281,6 +294,21 @@ int
 r5_member_writev(struct r5_member *m, struct iovec *iov, int iovcnt, uint64_t off)
 {
 	return member_rw_vec(m, iov, iovcnt, off, true);
+}
+
+int
+r5_member_readv_cached(struct r5_member *m, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	size_t len = 0;
+	ssize_t r;
+
+	if (m->ops == NULL || m->ops->preadv_cached == NULL)
+		return -EAGAIN;
+	for (int i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	r = m->ops->preadv_cached(m->ctx, iov, iovcnt, off);
+	/* short (part cached), EAGAIN, or an error the normal read will meet */
+	return r == (ssize_t)len ? 0 : -EAGAIN;
 }
 
 int

@@ -218,6 +218,37 @@ r5_run_io(struct stripe_head *sh, struct r5_work *w)
 	r5_io_complete(sh, w, ret);
 }
 
+/* Pages in one merged member call. */
+static int
+r5_io_max_run(const struct r5_cache *c)
+{
+	const uint32_t by_bytes = R5_IO_BATCH_BYTES / c->strip_size;
+
+	return by_bytes < R5_IO_BATCH_MAX ? (int)by_bytes : R5_IO_BATCH_MAX;
+}
+
+/* Reads the run io[0..n) (one member, adjacent stripes) if the page cache
+ * has all of it, and completes it. False: it needs the disk. */
+static bool
+r5_try_cached_read(struct r5_cache *c, struct r5_work **io, int n)
+{
+	struct r5_array *a = c->array;
+	struct iovec iov[R5_IO_BATCH_MAX];
+	const uint32_t slot = io[0]->dev;
+
+	if (!r5_slot_present(a, slot))
+		return false;
+	for (int i = 0; i < n; i++) {
+		iov[i].iov_base = io[i]->sh->dev[slot].page;
+		iov[i].iov_len = c->strip_size;
+	}
+	if (r5_array_member_readv_cached(a, slot, iov, n, io[0]->sh->sector * c->strip_size) < 0)
+		return false;
+	for (int i = 0; i < n; i++)
+		r5_io_complete(io[i]->sh, io[i], 0);
+	return true;
+}
+
 /* device_lock held; first was just popped. Takes from the first
  * R5_IO_SCAN queued items those of the same kind and member whose stripes
  * follow or precede first's without a gap, and puts the run, in member
@@ -226,8 +257,7 @@ static int
 r5_io_gather(struct r5_cache *c, struct r5_list *queue, struct r5_work *first,
 	     struct r5_work **batch)
 {
-	const uint32_t by_bytes = R5_IO_BATCH_BYTES / c->strip_size;
-	const int max = by_bytes < R5_IO_BATCH_MAX ? (int)by_bytes : R5_IO_BATCH_MAX;
+	const int max = r5_io_max_run(c);
 	/* window[max - 1 + d] holds the candidate d stripes from first */
 	struct r5_work *window[2 * R5_IO_BATCH_MAX - 1] = { 0 };
 	const uint64_t base = first->sh->sector;
@@ -334,8 +364,25 @@ r5_plug_flush(struct r5_cache *c, struct r5_plug *plug)
 		bool reads = false, writes = false;
 
 		qsort(io, nio, sizeof(*io), r5_work_cmp);
+		/* Reads the page cache already holds are done here, at once;
+		 * only those that need the disk go to the I/O workers (handing
+		 * cached streams to them too halved degraded sequential reads). */
+		for (uint32_t i = 0; c->nr_io_workers && i < nio && io[i]->kind == R5_WORK_READ;) {
+			uint32_t n = 1;
+
+			while (i + n < nio && n < (uint32_t)r5_io_max_run(c) &&
+			       io[i + n]->kind == R5_WORK_READ && io[i + n]->dev == io[i]->dev &&
+			       io[i + n]->sh->sector == io[i]->sh->sector + n)
+				n++;
+			if (r5_try_cached_read(c, io + i, (int)n))
+				for (uint32_t k = i; k < i + n; k++)
+					io[k] = NULL;
+			i += n;
+		}
 		r5_mutex_lock(&c->device_lock);
 		for (uint32_t i = 0; i < nio; i++) {
+			if (!io[i])
+				continue;
 			struct r5_list *q = r5_io_queue(c, io[i]);
 
 			r5_list_add_tail(q, &io[i]->node);

@@ -342,7 +342,7 @@ job = json.loads(text[text.index("{"):])["jobs"][0]
 d = {"fio_mib": (job["read"]["io_bytes"] + job["write"]["io_bytes"]) / 2**20}
 for sec in ("stripe_cache", "io"):
     for k, v in b[sec].items():
-        if k in ("size", "strip_size", "memory_bytes", "workers", "active", "inactive", "handle", "delayed"):
+        if k in ("size", "strip_size", "memory_bytes", "workers", "io_workers", "active", "inactive", "handle", "delayed"):
             continue
         d[("img_" if sec == "io" else "") + k] = v - a[sec].get(k, 0)
 for k in ("read_bytes", "write_bytes"):  # all members together
@@ -418,7 +418,7 @@ setup_raid5fs() {
 	DAEMONS+=("$R5_PID")
 	r5_status "$R5_MNT" >"$OUT/raw/status.raid5fs.start.json"
 	info raid5fs_stripe_cache_bytes "$(r5_json "$R5_MNT" 'j["stripe_cache"]["memory_bytes"]')"
-	info raid5fs_config "$(r5_json "$R5_MNT" '" ".join("%s=%s" % (k, j["stripe_cache"][k]) for k in ("size", "strip_size", "workers")) + " chunk=%d" % j["chunk_size"]')"
+	info raid5fs_config "$(r5_json "$R5_MNT" '" ".join("%s=%s" % (k, j["stripe_cache"][k]) for k in ("size", "strip_size", "workers", "io_workers")) + " chunk=%d" % j["chunk_size"]')"
 	loop_attach "$R5_MNT/image" dio
 	mkext4 "$LOOP_DEV"
 	kmount "$LOOP_DEV" "$R5_DATA"
@@ -859,7 +859,7 @@ for name, label in PHASES:
             a, b = prev.get(sec) or {}, cur.get(sec) or {}
             d[sec] = {k: b[k] - a.get(k, 0) for k in b
                       if isinstance(b[k], (int, float)) and k not in
-                      ("size", "strip_size", "memory_bytes", "workers", "active", "inactive",
+                      ("size", "strip_size", "memory_bytes", "workers", "io_workers", "active", "inactive",
                        "handle", "delayed")}
         counters[name] = d
     prev = cur

@@ -36,6 +36,9 @@ struct r5_member_ops {
 	 * pread/pwrite once per buffer. */
 	ssize_t (*preadv)(void *ctx, const struct iovec *iov, int iovcnt, uint64_t off);
 	ssize_t (*pwritev)(void *ctx, const struct iovec *iov, int iovcnt, uint64_t off);
+	/* optional: preadv that only copies what is already cached and never
+	 * waits for the disk (RWF_NOWAIT): bytes done, or -EAGAIN. */
+	ssize_t (*preadv_cached)(void *ctx, const struct iovec *iov, int iovcnt, uint64_t off);
 };
 
 struct r5_member {
@@ -57,6 +60,10 @@ int r5_member_write(struct r5_member *m, const void *buf, size_t len, uint64_t o
  * (iovcnt <= IOV_MAX). iov is scratch: it is advanced over short transfers. */
 int r5_member_readv(struct r5_member *m, struct iovec *iov, int iovcnt, uint64_t off);
 int r5_member_writev(struct r5_member *m, struct iovec *iov, int iovcnt, uint64_t off);
+/* The whole vector from the page cache without waiting: 0, or -EAGAIN if
+ * any of it would need the disk (or the backend cannot tell). Then nothing
+ * is known about the buffers: read them the normal way. */
+int r5_member_readv_cached(struct r5_member *m, const struct iovec *iov, int iovcnt, uint64_t off);
 int r5_member_sync(struct r5_member *m);
 int64_t r5_member_size(struct r5_member *m); /* -ENOTSUP without ops->size */
 void r5_member_close(struct r5_member *m);   /* safe on a closed member */

@@ -300,6 +300,12 @@ Test(faults, bitmap_bit_on_disk_before_data_and_cleared_when_clean, .timeout = 6
 	for (int i = 0; i < 100 && atomic_load(&t.a->marked_active); i++)
 		usleep(50 * 1000);
 	cr_assert_not(atomic_load(&t.a->marked_active), "array not marked clean when idle");
+	/* marked_active drops first; the bitmap is cleared and the superblocks
+	 * say clean under sb_lock right after: wait for that to finish */
+	r5_mutex_lock(&t.a->sb_lock);
+	uint32_t state = t.a->sb_state;
+	r5_mutex_unlock(&t.a->sb_lock);
+	cr_assert_eq(state, R5_STATE_CLEAN, "superblocks not clean when idle");
 	for (int i = 0; i < 4; i++) {
 		int fd = open(t.path[i], O_RDONLY);
 		cr_assert_eq(pread(fd, bm, sizeof(bm), R5_BITMAP_OFFSET), (ssize_t)sizeof(bm));

@@ -171,6 +171,11 @@ Test(member, vector_error_passes_through)
 	cr_assert_eq(r5_member_readv(&m, iov, NBUF, 0), -ENOSPC);
 	struct r5_member none = { 0 };
 	cr_assert_eq(r5_member_readv(&none, iov, NBUF, 0), -ENODEV);
+	/* a backend that cannot tell what is cached always says "would wait" */
+	m.ops = &mem_ops_vec;
+	ctx.fail_error = 0;
+	cr_assert_eq(r5_member_readv_cached(&m, iov, NBUF, 0), -EAGAIN);
+	cr_assert_eq(r5_member_readv_cached(&none, iov, NBUF, 0), -EAGAIN);
 }
 
 /* The file backend: one vector call covers every buffer, and the bytes
@@ -194,9 +199,16 @@ Test(member, file_vector_io)
 	make_iov(iov, back);
 	cr_assert_eq(r5_member_readv(&m, iov, NBUF, 8192), 0);
 	cr_assert_eq(memcmp(back, bufs, sizeof(back)), 0);
+	/* just written, so in the page cache: the no-wait read gets it all */
+	memset(back, 0, sizeof(back));
+	make_iov(iov, back);
+	cr_assert_eq(r5_member_readv_cached(&m, iov, NBUF, 8192), 0);
+	cr_assert_eq(memcmp(back, bufs, sizeof(back)), 0, "cached read differs");
 	/* past the end of the file */
 	make_iov(iov, back);
 	cr_assert_eq(r5_member_readv(&m, iov, NBUF, 8192 + BUFLEN), -EIO);
+	make_iov(iov, back);
+	cr_assert_eq(r5_member_readv_cached(&m, iov, NBUF, 8192 + BUFLEN), -EAGAIN);
 	r5_member_close(&m);
 	unlink(path);
 }
