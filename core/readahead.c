@@ -67,7 +67,7 @@ r5_readahead(struct r5_array *a, uint64_t off, uint64_t end)
 		return;
 	}
 	target = end + window < size ? end + window : size;
-	uint64_t seen = atomic_load(&a->ra.ahead);
+	unsigned long long seen = atomic_load(&a->ra.ahead); /* the atomic's own type */
 	uint64_t ahead = seen < off ? off : seen; /* behind the stream: from here */
 
 	if (target <= ahead || (ahead >= end && target < ahead + window / 4))
