@@ -122,23 +122,13 @@ r5_array_mark_active(struct r5_array *a)
 	return err;
 }
 
-static size_t
-iov_length(const struct iovec *iov, int iovcnt)
-{
-	size_t len = 0;
-
-	for (int i = 0; i < iovcnt; i++)
-		len += iov[i].iov_len;
-	return len;
-}
-
 /* Every member data access goes through here: one call, counted. */
 static int
 member_io(struct r5_array *a, uint32_t slot, struct iovec *iov, int iovcnt, uint64_t off,
 	  bool write)
 {
 	struct r5_slot *s = &a->slot[slot];
-	size_t len = iov_length(iov, iovcnt); /* before iov is used up */
+	size_t len = r5_iov_length(iov, iovcnt); /* before iov is used up */
 	int err = write ? r5_member_writev(&s->member, iov, iovcnt, a->data_offset + off)
 			: r5_member_readv(&s->member, iov, iovcnt, a->data_offset + off);
 
@@ -176,7 +166,7 @@ r5_array_member_readv_cached(struct r5_array *a, uint32_t slot, const struct iov
 
 	if (err == 0) {
 		atomic_fetch_add(&s->stats.reads, 1);
-		atomic_fetch_add(&s->stats.read_bytes, iov_length(iov, iovcnt));
+		atomic_fetch_add(&s->stats.read_bytes, r5_iov_length(iov, iovcnt));
 	}
 	return err;
 }

@@ -296,19 +296,26 @@ r5_member_writev(struct r5_member *m, struct iovec *iov, int iovcnt, uint64_t of
 	return member_rw_vec(m, iov, iovcnt, off, true);
 }
 
+size_t
+r5_iov_length(const struct iovec *iov, int iovcnt)
+{
+	size_t len = 0;
+
+	for (int i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	return len;
+}
+
 int
 r5_member_readv_cached(struct r5_member *m, const struct iovec *iov, int iovcnt, uint64_t off)
 {
-	size_t len = 0;
 	ssize_t r;
 
 	if (m->ops == NULL || m->ops->preadv_cached == NULL)
 		return -EAGAIN;
-	for (int i = 0; i < iovcnt; i++)
-		len += iov[i].iov_len;
 	r = m->ops->preadv_cached(m->ctx, iov, iovcnt, off);
 	/* short (part cached), EAGAIN, or an error the normal read will meet */
-	return r == (ssize_t)len ? 0 : -EAGAIN;
+	return r == (ssize_t)r5_iov_length(iov, iovcnt) ? 0 : -EAGAIN;
 }
 
 int

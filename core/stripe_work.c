@@ -227,8 +227,20 @@ r5_io_max_run(const struct r5_cache *c)
 	return by_bytes < R5_IO_BATCH_MAX ? (int)by_bytes : R5_IO_BATCH_MAX;
 }
 
-/* Reads the run io[0..n) (one member, adjacent stripes) if the page cache
- * has all of it, and completes it. False: it needs the disk. */
+/* The pages of a run io[0..n) (one member, adjacent stripes) as an iovec;
+ * returns the run's member offset. */
+static uint64_t
+r5_run_iov(const struct r5_cache *c, struct r5_work **io, int n, struct iovec *iov)
+{
+	for (int i = 0; i < n; i++) {
+		iov[i].iov_base = io[i]->sh->dev[io[i]->dev].page;
+		iov[i].iov_len = c->strip_size;
+	}
+	return io[0]->sh->sector * c->strip_size;
+}
+
+/* Reads the run io[0..n) if the page cache has all of it, and completes
+ * it. False: it needs the disk. */
 static bool
 r5_try_cached_read(struct r5_cache *c, struct r5_work **io, int n)
 {
@@ -238,11 +250,8 @@ r5_try_cached_read(struct r5_cache *c, struct r5_work **io, int n)
 
 	if (!r5_slot_present(a, slot))
 		return false;
-	for (int i = 0; i < n; i++) {
-		iov[i].iov_base = io[i]->sh->dev[slot].page;
-		iov[i].iov_len = c->strip_size;
-	}
-	if (r5_array_member_readv_cached(a, slot, iov, n, io[0]->sh->sector * c->strip_size) < 0)
+	uint64_t off = r5_run_iov(c, io, n, iov);
+	if (r5_array_member_readv_cached(a, slot, iov, n, off) < 0)
 		return false;
 	for (int i = 0; i < n; i++)
 		r5_io_complete(io[i]->sh, io[i], 0);
@@ -298,16 +307,13 @@ r5_run_io_batch(struct r5_cache *c, struct r5_work **batch, int n)
 	struct r5_array *a = c->array;
 	struct iovec iov[R5_IO_BATCH_MAX];
 	const uint32_t slot = batch[0]->dev;
-	const uint64_t off = batch[0]->sh->sector * c->strip_size;
 	int ret;
 
 	if (!r5_slot_present(a, slot)) {
 		ret = -EIO;
 	} else {
-		for (int i = 0; i < n; i++) {
-			iov[i].iov_base = batch[i]->sh->dev[slot].page;
-			iov[i].iov_len = c->strip_size;
-		}
+		uint64_t off = r5_run_iov(c, batch, n, iov);
+
 		ret = batch[0]->kind == R5_WORK_READ ? r5_array_member_readv(a, slot, iov, n, off)
 						     : r5_array_member_writev(a, slot, iov, n, off);
 	}
@@ -367,10 +373,12 @@ r5_plug_flush(struct r5_cache *c, struct r5_plug *plug)
 		/* Reads the page cache already holds are done here, at once;
 		 * only those that need the disk go to the I/O workers (handing
 		 * cached streams to them too halved degraded sequential reads). */
+		const uint32_t max_run = (uint32_t)r5_io_max_run(c);
+
 		for (uint32_t i = 0; c->nr_io_workers && i < nio && io[i]->kind == R5_WORK_READ;) {
 			uint32_t n = 1;
 
-			while (i + n < nio && n < (uint32_t)r5_io_max_run(c) &&
+			while (i + n < nio && n < max_run &&
 			       io[i + n]->kind == R5_WORK_READ && io[i + n]->dev == io[i]->dev &&
 			       io[i + n]->sh->sector == io[i]->sh->sector + n)
 				n++;

@@ -64,6 +64,8 @@ int r5_member_writev(struct r5_member *m, struct iovec *iov, int iovcnt, uint64_
  * any of it would need the disk (or the backend cannot tell). Then nothing
  * is known about the buffers: read them the normal way. */
 int r5_member_readv_cached(struct r5_member *m, const struct iovec *iov, int iovcnt, uint64_t off);
+/* Total bytes of an iovec array. */
+size_t r5_iov_length(const struct iovec *iov, int iovcnt);
 int r5_member_sync(struct r5_member *m);
 int64_t r5_member_size(struct r5_member *m); /* -ENOTSUP without ops->size */
 void r5_member_close(struct r5_member *m);   /* safe on a closed member */

@@ -154,22 +154,15 @@ pt_open(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
+/* All of [off, off+size) of the backing file, like the engine's member I/O. */
 static int
-pt_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
+pt_full_io(int fd, char *buf, size_t size, off_t off, bool write)
 {
-	struct pt *pt = pt_get();
 	size_t done = 0;
 
-	(void)path;
-	(void)fi;
-	if (off < 0)
-		return -EINVAL;
-	if ((uint64_t)off >= pt->size)
-		return 0;
-	if (size > pt->size - (uint64_t)off)
-		size = (size_t)(pt->size - (uint64_t)off);
 	while (done < size) {
-		ssize_t r = pread(pt->fd, buf + done, size - done, off + (off_t)done);
+		ssize_t r = write ? pwrite(fd, buf + done, size - done, off + (off_t)done)
+				  : pread(fd, buf + done, size - done, off + (off_t)done);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -181,10 +174,25 @@ pt_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_in
 }
 
 static int
+pt_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct pt *pt = pt_get();
+
+	(void)path;
+	(void)fi;
+	if (off < 0)
+		return -EINVAL;
+	if ((uint64_t)off >= pt->size)
+		return 0;
+	if (size > pt->size - (uint64_t)off)
+		size = (size_t)(pt->size - (uint64_t)off);
+	return pt_full_io(pt->fd, buf, size, off, false);
+}
+
+static int
 pt_write(const char *path, const char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct pt *pt = pt_get();
-	size_t done = 0;
 
 	(void)path;
 	if (fi->fh != PT_FH_RW)
@@ -197,16 +205,7 @@ pt_write(const char *path, const char *buf, size_t size, off_t off, struct fuse_
 		return -ENOSPC;
 	if (size > pt->size - (uint64_t)off)
 		size = (size_t)(pt->size - (uint64_t)off);
-	while (done < size) {
-		ssize_t r = pwrite(pt->fd, buf + done, size - done, off + (off_t)done);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return r == 0 ? -EIO : -errno;
-		done += (size_t)r;
-	}
-	return (int)done;
+	return pt_full_io(pt->fd, (char *)(uintptr_t)buf, size, off, true);
 }
 
 static int
