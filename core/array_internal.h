@@ -10,6 +10,7 @@
 
 #include "raid5fs/array.h"
 #include "raid5fs/layout.h"
+#include "raid5fs/log.h"
 #include "raid5fs/member.h"
 #include "raid5fs/superblock.h"
 #include "bitmap.h"
@@ -141,8 +142,6 @@ int r5_array_mark_active(struct r5_array *a);
 int r5_array_try_mark_clean(struct r5_array *a);
 /* Writes every present member's superblock with the current state. sb_lock held. */
 int r5_array_store_superblocks_locked(struct r5_array *a);
-/* One line on stderr (the daemon's log). */
-void r5_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* monitor.c: fault detection (inotify + fstat) and safe mode */
 int r5_monitor_start(struct r5_array *a);

@@ -180,8 +180,13 @@ r5_array_write(struct r5_array *a, const void *buf, size_t len, uint64_t off)
 		return -EIO;
 	if (len == 0)
 		return 0;
-	if (off >= size || len > size - off)
-		return -ENOSPC; /* nothing past the end, and nothing partial */
+	/* The image is a fixed-size, device-like file (array.h): nothing is
+	 * stored at or past the end, and a write that crosses it stores the
+	 * part before it, as a write to a block device does. */
+	if (off >= size)
+		return -ENOSPC;
+	if (len > size - off)
+		len = (size_t)(size - off);
 	if (r5_array_is_failed(a))
 		return -EIO;
 	/* counted before looking at marked_active: see r5_array_try_mark_clean */

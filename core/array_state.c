@@ -6,19 +6,8 @@
 #include <string.h>
 
 #include "array_internal.h"
+#include "raid5fs/log.h"
 #include "locks.h"
-
-void
-r5_log(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("raid5fs: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
 
 static uint8_t
 r5_slot_role(struct r5_array *a, uint32_t slot)

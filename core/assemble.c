@@ -32,21 +32,6 @@ struct r5_candidate {
 	bool used; /* moved into a slot */
 };
 
-static void
-r5_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-r5_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static int
 r5_resolve_opts(const struct r5_engine_opts *in, const struct r5_geometry *g,
 		struct r5_engine_opts *out, char *err, size_t errlen)
@@ -61,24 +46,24 @@ r5_resolve_opts(const struct r5_engine_opts *in, const struct r5_geometry *g,
 	if (!out->nr_io_workers)
 		out->nr_io_workers = R5_DEFAULT_IO_WORKERS;
 	if (out->stripe_cache_size < R5_MIN_STRIPES || out->stripe_cache_size > R5_MAX_STRIPES) {
-		r5_err(err, errlen, "stripe_cache_size %u is out of range (%u..%u)",
+		r5_errf(err, errlen, "stripe_cache_size %u is out of range (%u..%u)",
 		       out->stripe_cache_size, R5_MIN_STRIPES, R5_MAX_STRIPES);
 		return -EINVAL;
 	}
 	if (out->strip_size < R5_MIN_STRIP || out->strip_size > R5_MAX_STRIP ||
 	    (out->strip_size & (out->strip_size - 1)) || out->strip_size > g->chunk_size) {
-		r5_err(err, errlen,
+		r5_errf(err, errlen,
 		       "strip_size %u must be a power of two from 4 KiB to 256 KiB and at most the chunk size (%u)",
 		       out->strip_size, g->chunk_size);
 		return -EINVAL;
 	}
 	if (out->nr_workers > R5_MAX_WORKERS) {
-		r5_err(err, errlen, "workers %u is out of range (1..%u)", out->nr_workers,
+		r5_errf(err, errlen, "workers %u is out of range (1..%u)", out->nr_workers,
 		       R5_MAX_WORKERS);
 		return -EINVAL;
 	}
 	if (out->nr_io_workers > R5_MAX_WORKERS) {
-		r5_err(err, errlen, "io_workers %u is out of range (1..%u)", out->nr_io_workers,
+		r5_errf(err, errlen, "io_workers %u is out of range (1..%u)", out->nr_io_workers,
 		       R5_MAX_WORKERS);
 		return -EINVAL;
 	}
@@ -106,23 +91,23 @@ r5_load_candidates(const char *const *paths, int n, struct r5_candidate *cand, c
 		c->path = paths[i];
 		ret = r5_member_open_file(&c->member, paths[i], 0);
 		if (ret < 0) {
-			r5_err(err, errlen, "%s: cannot open: %s", paths[i], strerror(-ret));
+			r5_errf(err, errlen, "%s: cannot open: %s", paths[i], strerror(-ret));
 			return ret;
 		}
 		if (stat(paths[i], &c->st) < 0) {
 			ret = -errno;
-			r5_err(err, errlen, "%s: cannot stat: %s", paths[i], strerror(errno));
+			r5_errf(err, errlen, "%s: cannot stat: %s", paths[i], strerror(errno));
 			return ret;
 		}
 		for (int j = 0; j < i; j++)
 			if (cand[j].st.st_dev == c->st.st_dev && cand[j].st.st_ino == c->st.st_ino) {
-				r5_err(err, errlen, "%s: listed twice (same file as %s)", paths[i],
+				r5_errf(err, errlen, "%s: listed twice (same file as %s)", paths[i],
 				       cand[j].path);
 				return -EINVAL;
 			}
 		st = r5_sb_load(&c->member, &c->sb);
 		if (st != R5_SB_OK) {
-			r5_err(err, errlen, "%s: %s", paths[i], r5_sb_status_str(st));
+			r5_errf(err, errlen, "%s: %s", paths[i], r5_sb_status_str(st));
 			return st == R5_SB_IO_ERROR ? -EIO : -EINVAL;
 		}
 	}
@@ -161,7 +146,7 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 	int ret;
 
 	if (n < 1 || n > R5_MAX_MEMBERS) {
-		r5_err(err, errlen, "%d member files given; an array has %d to %d", n,
+		r5_errf(err, errlen, "%d member files given; an array has %d to %d", n,
 		       R5_MIN_MEMBERS, R5_MAX_MEMBERS);
 		return -EINVAL;
 	}
@@ -181,24 +166,24 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 
 		if (memcmp(c->sb.array_uuid, ref->sb.array_uuid, 16)) {
 			r5_uuid_format(c->sb.array_uuid, other);
-			r5_err(err, errlen, "%s: member of another array (%s, the others are %s)",
+			r5_errf(err, errlen, "%s: member of another array (%s, the others are %s)",
 			       c->path, other, uuid);
 			ret = -EINVAL;
 			goto out;
 		}
 		if (!r5_same_geometry(&c->sb, &ref->sb)) {
-			r5_err(err, errlen, "%s: geometry differs from %s (members, chunk, layout or size)",
+			r5_errf(err, errlen, "%s: geometry differs from %s (members, chunk, layout or size)",
 			       c->path, ref->path);
 			ret = -EINVAL;
 			goto out;
 		}
 		if (c->sb.role >= nmembers) {
-			r5_err(err, errlen, "%s: slot %u out of range", c->path, c->sb.role);
+			r5_errf(err, errlen, "%s: slot %u out of range", c->path, c->sb.role);
 			ret = -EINVAL;
 			goto out;
 		}
 		if (by_slot[c->sb.role]) {
-			r5_err(err, errlen, "%s: claims slot %u, which %s already holds", c->path,
+			r5_errf(err, errlen, "%s: claims slot %u, which %s already holds", c->path,
 			       c->sb.role, by_slot[c->sb.role]->path);
 			ret = -EINVAL;
 			goto out;
@@ -206,7 +191,7 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 		by_slot[c->sb.role] = c;
 		int64_t size = r5_member_size(&c->member);
 		if (size >= 0 && (uint64_t)size < c->sb.data_offset + c->sb.data_size) {
-			r5_err(err, errlen, "%s: too small (%lld bytes, the array needs %llu)",
+			r5_errf(err, errlen, "%s: too small (%lld bytes, the array needs %llu)",
 			       c->path, (long long)size,
 			       (unsigned long long)(c->sb.data_offset + c->sb.data_size));
 			ret = -EINVAL;
@@ -216,7 +201,7 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 			max_events = c->sb.events;
 	}
 	if ((uint32_t)n > nmembers) {
-		r5_err(err, errlen, "%d member files given, but the array has %u members", n, nmembers);
+		r5_errf(err, errlen, "%d member files given, but the array has %u members", n, nmembers);
 		ret = -EINVAL;
 		goto out;
 	}
@@ -268,7 +253,7 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 		missing += rebuilding;
 	}
 	if (missing > 1) {
-		r5_err(err, errlen, "%u members missing, a RAID-5 survives only one: %s", missing,
+		r5_errf(err, errlen, "%u members missing, a RAID-5 survives only one: %s", missing,
 		       missing_desc);
 		ret = -EINVAL;
 		goto out;
@@ -284,7 +269,7 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 	if (ret < 0)
 		goto out;
 	if (missing + rebuilding == 1 && newest->sb.state == R5_STATE_ACTIVE && !a->opts.force) {
-		r5_err(err, errlen,
+		r5_errf(err, errlen,
 		       "array was not stopped cleanly and is degraded (%s): parity may not match the data "
 		       "(the RAID-5 write hole); use --force to start it anyway",
 		       missing_desc);
@@ -333,7 +318,7 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 		if (by_slot[s] && r5_slot_ok(a, s)) {
 			ret = r5_bitmap_init(a, a->was_dirty, (int)s);
 			if (ret < 0) {
-				r5_err(err, errlen, "%s: cannot set up the write-intent bitmap: %s",
+				r5_errf(err, errlen, "%s: cannot set up the write-intent bitmap: %s",
 				       by_slot[s]->path, strerror(-ret));
 				r5_array_stop(a); /* never started: closes and frees */
 				a = NULL;

@@ -48,21 +48,6 @@ struct create_target {
 	bool wrapped;        /* m owns fd */
 };
 
-static void
-err_set(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-err_set(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Splits path into its directory (made absolute by realpath) and basename. */
 static int
 resolve_parent(struct create_target *t, char *err, size_t errlen)
@@ -73,12 +58,12 @@ resolve_parent(struct create_target *t, char *err, size_t errlen)
 	char *slash;
 
 	if (len == 0 || len >= sizeof(dir)) {
-		err_set(err, errlen, "%s: invalid path", t->path);
+		r5_errf(err, errlen, "%s: invalid path", t->path);
 		return -EINVAL;
 	}
 	memcpy(dir, t->path, len + 1);
 	if (dir[len - 1] == '/') {
-		err_set(err, errlen, "%s: is a directory name, expected a file", t->path);
+		r5_errf(err, errlen, "%s: is a directory name, expected a file", t->path);
 		return -EISDIR;
 	}
 	slash = strrchr(dir, '/');
@@ -93,18 +78,18 @@ resolve_parent(struct create_target *t, char *err, size_t errlen)
 			*slash = '\0';
 	}
 	if (strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
-		err_set(err, errlen, "%s: is a directory name, expected a file", t->path);
+		r5_errf(err, errlen, "%s: is a directory name, expected a file", t->path);
 		return -EISDIR;
 	}
 	if (realpath(dir, t->parent) == NULL) {
 		int e = errno;
 
-		err_set(err, errlen, "%s: directory %s: %s", t->path, dir, strerror(e));
+		r5_errf(err, errlen, "%s: directory %s: %s", t->path, dir, strerror(e));
 		return -e;
 	}
 	if (snprintf(t->canon, sizeof(t->canon), "%s/%s", t->parent, base) >=
 	    (int)sizeof(t->canon)) {
-		err_set(err, errlen, "%s: path too long", t->path);
+		r5_errf(err, errlen, "%s: path too long", t->path);
 		return -ENAMETOOLONG;
 	}
 	return 0;
@@ -125,12 +110,12 @@ check_target(struct create_target *t, bool force, char *err, size_t errlen)
 		int e = errno;
 
 		if (e != ENOENT) {
-			err_set(err, errlen, "%s: %s", t->path, strerror(e));
+			r5_errf(err, errlen, "%s: %s", t->path, strerror(e));
 			return -e;
 		}
 		if (faccessat(AT_FDCWD, t->parent, W_OK | X_OK, AT_EACCESS) < 0) {
 			e = errno;
-			err_set(err, errlen, "%s: cannot create in %s: %s", t->path, t->parent,
+			r5_errf(err, errlen, "%s: cannot create in %s: %s", t->path, t->parent,
 				strerror(e));
 			return -e;
 		}
@@ -138,7 +123,7 @@ check_target(struct create_target *t, bool force, char *err, size_t errlen)
 		return 0;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		err_set(err, errlen, "%s: not a regular file", t->path);
+		r5_errf(err, errlen, "%s: not a regular file", t->path);
 		return -EINVAL;
 	}
 	t->exists = true;
@@ -149,11 +134,11 @@ check_target(struct create_target *t, bool force, char *err, size_t errlen)
 	if (t->fd < 0) {
 		int e = errno;
 
-		err_set(err, errlen, "%s: cannot open: %s", t->path, strerror(e));
+		r5_errf(err, errlen, "%s: cannot open: %s", t->path, strerror(e));
 		return -e;
 	}
 	if (fstat(t->fd, &st) == 0 && (st.st_dev != t->dev || st.st_ino != t->ino)) {
-		err_set(err, errlen, "%s: changed while being checked", t->path);
+		r5_errf(err, errlen, "%s: changed while being checked", t->path);
 		return -EAGAIN;
 	}
 	if (t->size > 0 && !force) {
@@ -163,7 +148,7 @@ check_target(struct create_target *t, bool force, char *err, size_t errlen)
 		enum r5_sb_status st_sb;
 
 		if (dupfd < 0 || r5_member_from_fd(&probe, dupfd, t->path) < 0) {
-			err_set(err, errlen, "%s: cannot read: out of resources", t->path);
+			r5_errf(err, errlen, "%s: cannot read: out of resources", t->path);
 			return -ENOMEM;
 		}
 		st_sb = r5_sb_load(&probe, &sb);
@@ -172,12 +157,12 @@ check_target(struct create_target *t, bool force, char *err, size_t errlen)
 			char uuid[37];
 
 			r5_uuid_format(sb.array_uuid, uuid);
-			err_set(err, errlen,
+			r5_errf(err, errlen,
 				"%s: already a member of array %s (use --force to overwrite)",
 				t->path, uuid);
 			return -EEXIST;
 		}
-		err_set(err, errlen, "%s: exists and is not empty (use --force to overwrite)",
+		r5_errf(err, errlen, "%s: exists and is not empty (use --force to overwrite)",
 			t->path);
 		return -EEXIST;
 	}
@@ -238,30 +223,30 @@ prepare_target(struct create_target *t, uint64_t file_size, char *err, size_t er
 		t->fd = open(t->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (t->fd < 0) {
 			ret = -errno;
-			err_set(err, errlen, "%s: cannot create: %s", t->path, strerror(-ret));
+			r5_errf(err, errlen, "%s: cannot create: %s", t->path, strerror(-ret));
 			return ret;
 		}
 		t->created = true;
 	} else if (t->size > 0 && ftruncate(t->fd, 0) < 0) {
 		ret = -errno;
-		err_set(err, errlen, "%s: cannot truncate: %s", t->path, strerror(-ret));
+		r5_errf(err, errlen, "%s: cannot truncate: %s", t->path, strerror(-ret));
 		return ret;
 	}
 	if (ftruncate(t->fd, (off_t)file_size) < 0) {
 		ret = -errno;
-		err_set(err, errlen, "%s: cannot set size to %" PRIu64 ": %s", t->path, file_size,
+		r5_errf(err, errlen, "%s: cannot set size to %" PRIu64 ": %s", t->path, file_size,
 			strerror(-ret));
 		return ret;
 	}
 	t->wrapped = true; /* from_fd owns the fd from here on, even on failure */
 	ret = r5_member_from_fd(&t->m, t->fd, t->path);
 	if (ret < 0) {
-		err_set(err, errlen, "%s: %s", t->path, strerror(-ret));
+		r5_errf(err, errlen, "%s: %s", t->path, strerror(-ret));
 		return ret;
 	}
 	ret = zero_metadata(&t->m);
 	if (ret < 0) {
-		err_set(err, errlen, "%s: cannot write metadata area: %s", t->path, strerror(-ret));
+		r5_errf(err, errlen, "%s: cannot write metadata area: %s", t->path, strerror(-ret));
 		return ret;
 	}
 	return 0;
@@ -287,7 +272,7 @@ write_superblock(struct create_target *t, const uint8_t uuid[16],
 	if (ret == 0 && t->created)
 		ret = fsync_dir(t->parent);
 	if (ret < 0)
-		err_set(err, errlen, "%s: cannot write superblock: %s", t->path, strerror(-ret));
+		r5_errf(err, errlen, "%s: cannot write superblock: %s", t->path, strerror(-ret));
 	return ret;
 }
 
@@ -322,19 +307,19 @@ r5_array_create(const char *const *paths, int n, const struct r5_create_opts *op
 	if (opts == NULL)
 		opts = &defaults;
 	if (paths == NULL || n < R5_MIN_MEMBERS || n > R5_MAX_MEMBERS) {
-		err_set(err, errlen, "need %u to %u member files, got %d", R5_MIN_MEMBERS,
+		r5_errf(err, errlen, "need %u to %u member files, got %d", R5_MIN_MEMBERS,
 			R5_MAX_MEMBERS, n);
 		return -EINVAL;
 	}
 	if (opts->name != NULL) {
 		if (strlen(opts->name) >= R5_NAME_LEN) {
-			err_set(err, errlen, "array name too long (at most %u bytes)",
+			r5_errf(err, errlen, "array name too long (at most %u bytes)",
 				R5_NAME_LEN - 1);
 			return -EINVAL;
 		}
 		for (const char *c = opts->name; *c; c++) {
 			if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-				err_set(err, errlen, "array name contains a control character");
+				r5_errf(err, errlen, "array name contains a control character");
 				return -EINVAL;
 			}
 		}
@@ -349,21 +334,21 @@ r5_array_create(const char *const *paths, int n, const struct r5_create_opts *op
 
 		probe.member_data_size = probe.chunk_size;
 		if (r5_geometry_validate(&probe, why, sizeof(why)) < 0) {
-			err_set(err, errlen, "%s", why);
+			r5_errf(err, errlen, "%s", why);
 			return -EINVAL;
 		}
 	}
 
 	t = calloc((size_t)n, sizeof(*t));
 	if (t == NULL) {
-		err_set(err, errlen, "out of memory");
+		r5_errf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	for (int i = 0; i < n; i++) {
 		t[i].path = paths[i];
 		t[i].fd = -1;
 		if (paths[i] == NULL) {
-			err_set(err, errlen, "member %d: no path given", i);
+			r5_errf(err, errlen, "member %d: no path given", i);
 			ret = -EINVAL;
 			goto err;
 		}
@@ -377,9 +362,9 @@ r5_array_create(const char *const *paths, int n, const struct r5_create_opts *op
 		for (int j = 0; j < i; j++) {
 			if (same_file(&t[j], &t[i])) {
 				if (strcmp(t[i].path, t[j].path) == 0)
-					err_set(err, errlen, "%s: listed twice", t[i].path);
+					r5_errf(err, errlen, "%s: listed twice", t[i].path);
 				else
-					err_set(err, errlen, "%s: listed twice (same file as %s)",
+					r5_errf(err, errlen, "%s: listed twice (same file as %s)",
 						t[i].path, t[j].path);
 				ret = -EINVAL;
 				goto err;
@@ -392,7 +377,7 @@ r5_array_create(const char *const *paths, int n, const struct r5_create_opts *op
 
 		for (int i = 0; i < n; i++) {
 			if (!t[i].exists) {
-				err_set(err, errlen,
+				r5_errf(err, errlen,
 					"%s: does not exist; give the member size when creating files",
 					t[i].path);
 				ret = -EINVAL;
@@ -404,7 +389,7 @@ r5_array_create(const char *const *paths, int n, const struct r5_create_opts *op
 			}
 		}
 		if (smallest <= R5_DATA_OFFSET) {
-			err_set(err, errlen,
+			r5_errf(err, errlen,
 				"%s: too small (%" PRIu64 " bytes; need more than the %u byte metadata area)",
 				t[which].path, smallest, R5_DATA_OFFSET);
 			ret = -EINVAL;
@@ -412,14 +397,14 @@ r5_array_create(const char *const *paths, int n, const struct r5_create_opts *op
 		}
 		g.member_data_size = (smallest - R5_DATA_OFFSET) / g.chunk_size * g.chunk_size;
 		if (g.member_data_size == 0) {
-			err_set(err, errlen, "%s: too small (%" PRIu64 " bytes; need at least %" PRIu64 ")",
+			r5_errf(err, errlen, "%s: too small (%" PRIu64 " bytes; need at least %" PRIu64 ")",
 				t[which].path, smallest, (uint64_t)R5_DATA_OFFSET + g.chunk_size);
 			ret = -EINVAL;
 			goto err;
 		}
 	}
 	if (r5_geometry_validate(&g, why, sizeof(why)) < 0) {
-		err_set(err, errlen, "%s", why);
+		r5_errf(err, errlen, "%s", why);
 		ret = -EINVAL;
 		goto err;
 	}

@@ -52,9 +52,12 @@ int r5_array_assemble(const char *const *paths, int n, const struct r5_engine_op
  * active in the superblocks on the first write. */
 int r5_array_start(struct r5_array *a);
 
-/* Image I/O. len may be anything; offsets past the end fail with -EINVAL
- * (read at/after the end returns 0). Writes return once the stripe cache
- * holds the data (write-back); r5_array_flush makes them durable. */
+/* Image I/O; the image is a fixed-size, device-like file and these are the
+ * only place its bounds are applied. A read returns the bytes before the end
+ * (0 at or after it); a write stores the part before the end and returns
+ * its length, or -ENOSPC when it starts at or after the end. Otherwise the
+ * whole length or -errno. Writes return once the stripe cache holds the data
+ * (write-back); r5_array_flush makes them durable. */
 ssize_t r5_array_read(struct r5_array *a, void *buf, size_t len, uint64_t off);
 ssize_t r5_array_write(struct r5_array *a, const void *buf, size_t len, uint64_t off);
 

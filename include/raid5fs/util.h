@@ -16,5 +16,8 @@ void r5_random_bytes(void *buf, size_t n);
 void r5_uuid_format(const uint8_t uuid[16], char *buf);
 /* Monotonic clock in nanoseconds. */
 uint64_t r5_now_ns(void);
+/* Writes a one-line reason into err (if err and errlen are non-zero): the
+ * error buffer that functions failing on user input fill in. */
+void r5_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif
