@@ -72,8 +72,8 @@ uint64_t r5_array_size(const struct r5_array *a);
 int r5_array_status_text(struct r5_array *a, char *buf, size_t len);
 int r5_array_status_json(struct r5_array *a, char *buf, size_t len);
 
-/* One control command line (e.g. "stripe_cache_size 512"). On error returns
- * -errno and a one-line reason in err. */
+/* One control command line, e.g. "check" or "sync_speed_min 50M" (the
+ * README lists them). On error returns -errno and a one-line reason in err. */
 int r5_array_control(struct r5_array *a, const char *cmd, char *err, size_t errlen);
 
 /* Flushes, marks the members clean, stops the threads, closes the members

@@ -1,4 +1,4 @@
-/* layout.h - array geometry and the address mapping (DESIGN.md section 3).
+/* layout.h - array geometry and the address mapping (docs/architecture.md).
  *
  * Terms: a "chunk" is chunk_size contiguous bytes of one member; a "row" is
  * the chunks at the same member offset on every member (D = N-1 data chunks

@@ -1,8 +1,8 @@
 /* member.h - I/O on one member file, behind a table of operations.
  *
  * The engine never calls pread/pwrite on a member directly: it goes through
- * r5_member_ops, so tests can put a faulty member (errors on chosen calls)
- * under the engine (DESIGN.md section 7).
+ * r5_member_ops, so tests can put a faulty member (errors on chosen calls,
+ * tests/backends/member_faulty.h) under the engine.
  */
 #ifndef RAID5FS_MEMBER_H
 #define RAID5FS_MEMBER_H
@@ -72,29 +72,5 @@ void r5_member_close(struct r5_member *m);   /* safe on a closed member */
 int r5_member_stat(struct r5_member *m, struct stat *st); /* -ENOTSUP without ops->stat */
 int r5_member_truncate(struct r5_member *m, uint64_t size); /* -ENOTSUP without ops->truncate */
 void r5_member_willneed(struct r5_member *m, uint64_t off, uint64_t len); /* no-op without the op */
-
-/* ---- the faulty member (member_faulty.c), for tests ----
- * Wraps a member's ops so that chosen calls fail: calls of the kinds in
- * `ops` are counted; the first `after_calls` of them pass; from then on
- * each fails with probability rate_ppm / 1e6 (seeded, repeatable).
- * A failure returns -error, or with error == 0 does half the transfer (a
- * short read/write; the whole-buffer helpers turn that into -EIO unless
- * the retry succeeds, so use it with rate 1e6). */
-enum { R5_FAULT_READ = 1u << 0, R5_FAULT_WRITE = 1u << 1, R5_FAULT_SYNC = 1u << 2 };
-
-struct r5_fault_spec {
-	uint32_t ops;         /* R5_FAULT_* kinds that may fail */
-	int error;            /* positive errno (EIO, ENOSPC), or 0 for a short transfer */
-	uint64_t after_calls; /* matching calls that pass before failures start */
-	uint32_t rate_ppm;    /* failure probability afterwards; 1000000 = every call */
-	uint64_t seed;
-};
-
-/* Puts the fault layer over m (m keeps working through it). 0 or -errno. */
-int r5_member_wrap_faulty(struct r5_member *m, const struct r5_fault_spec *spec);
-/* Changes the spec of a wrapped member (resets its call count). */
-int r5_member_faulty_set(struct r5_member *m, const struct r5_fault_spec *spec);
-/* Failures injected so far, or -EINVAL if m is not wrapped. */
-int64_t r5_member_faulty_count(struct r5_member *m);
 
 #endif

@@ -1,4 +1,4 @@
-/* superblock.h - the member file's metadata (DESIGN.md section 2).
+/* superblock.h - the member file's metadata (docs/architecture.md; README, "On-disk format").
  *
  * On-disk layout of a member file (all integers little-endian):
  *

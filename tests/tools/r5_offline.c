@@ -3,7 +3,7 @@
  * This program deliberately shares NO code with the engine: it includes no
  * project header and links nothing but libc. It re-implements, as plainly as
  * possible, the on-disk format documented in include/raid5fs/superblock.h
- * and the address mapping of include/raid5fs/layout.h / DESIGN.md section 3
+ * and the address mapping of include/raid5fs/layout.h / docs/architecture.md ("Address mapping")
  * (md's four raid5 layouts). The integration tests use it as a second
  * opinion: what the engine wrote must decode to the same image here.
  *

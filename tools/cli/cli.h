@@ -1,7 +1,7 @@
 /* cli.h - the raid5fs command: one cmd_*.c per subcommand, shared helpers
  * in cli_util.c.
  *
- * Conventions (DESIGN.md section 1): an error is ONE line on stderr,
+ * Conventions (docs/architecture.md, "Control and status"): an error is ONE line on stderr,
  * "raid5fs: <file or subcommand>: <reason>", and changes nothing. Exit
  * status 0 = success, 1 = error, 2 = usage error.
  */

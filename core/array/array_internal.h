@@ -1,0 +1,145 @@
+/* array_internal.h - struct r5_array and what the files of core/array/
+ * share about it.
+ *
+ * The array is the top layer of the engine (docs/architecture.md): it holds
+ * its parts and wires them together; each part is owned and changed by its
+ * own file or layer:
+ *   geo, uuid, name, opts   fixed at assembly (assemble.c)
+ *   members                 core/members: slots, member I/O, superblocks
+ *   bitmap                  core/metadata: write intent, pending resync
+ *   cache                   core/stripe: the stripe engine (array.c starts it)
+ *   sync                    core/sync: recovery, resync, check, repair
+ *   safe                    safe_mode.c: clean <-> active
+ *   monitor                 monitor.c: the fault-detection thread
+ *   io, ra                  array_io.c and readahead.c (atomics)
+ *
+ * Locks, in the order they are taken: safe.lock -> the member set's sb_lock,
+ * and safe.lock -> the bitmap's lock. None of them is held while waiting
+ * for the stripe cache.
+ */
+#ifndef RAID5FS_CORE_ARRAY_INTERNAL_H
+#define RAID5FS_CORE_ARRAY_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "bitmap.h"
+#include "member_set.h"
+#include "raid5fs/array.h"
+#include "raid5fs/layout.h"
+#include "raid5fs/log.h"
+#include "raid5fs/superblock.h"
+#include "stripe.h"
+#include "sync.h"
+
+struct r5_io_stats {
+	atomic_ullong reads, writes, flushes;   /* image requests */
+	atomic_ullong read_bytes, write_bytes;
+	atomic_ullong bypass_reads;             /* reads served straight from a member */
+	atomic_ullong errors;                   /* requests that returned an error */
+};
+
+/* The last sequential read stream (readahead.c). */
+struct r5_readahead_state {
+	atomic_ullong next;  /* image offset where the last read ended */
+	atomic_ullong ahead; /* image bytes announced to the members up to here */
+};
+
+/* Safe mode (md's): the superblocks say "active" while writes may be in
+ * flight and go back to "clean" once the array has been idle and flushed. */
+struct r5_safe_mode {
+	pthread_mutex_t lock;          /* the clean <-> active transition */
+	atomic_bool marked_active;     /* fast-path copy of "the superblocks say active" */
+	atomic_uint writes_inflight;   /* image writes between entry and return */
+	atomic_ullong write_seq;       /* bumped by every finished image write */
+	uint64_t idle_ns;              /* idle time before the array is marked clean */
+};
+
+/* The monitor thread (monitor.c). */
+struct r5_monitor {
+	pthread_t thread;
+	bool running;                  /* started and not joined */
+	int pipe[2];                   /* written to stop the thread */
+};
+
+struct r5_array {
+	struct r5_geometry geo;
+	uint8_t uuid[16];
+	char name[R5_NAME_LEN];
+	struct r5_engine_opts opts;    /* resolved: no zeros left */
+
+	struct r5_members *members;
+	struct r5_bitmap *bitmap;
+	struct r5_cache *cache;        /* NULL until started */
+	struct r5_sync *sync;          /* NULL until started */
+	int resume_target;             /* assembly -> start: slot whose recovery resumes, or -1 */
+	uint64_t resume_from;          /* ... from this stripe */
+
+	struct r5_safe_mode safe;
+	struct r5_monitor monitor;
+	struct r5_io_stats io;
+	struct r5_readahead_state ra;  /* readahead.c; atomics only */
+	bool started;
+	uint64_t start_ns;
+};
+
+/* Member byte range touched by image bytes [off, end): whole stripe rows. */
+static inline uint64_t
+r5_member_span_start(const struct r5_array *a, uint64_t off)
+{
+	uint64_t chunk = a->geo.chunk_size, d = a->geo.nr_members - 1;
+
+	return (off / chunk) / d * chunk;
+}
+
+static inline uint64_t
+r5_member_span_end(const struct r5_array *a, uint64_t end)
+{
+	uint64_t chunk = a->geo.chunk_size, d = a->geo.nr_members - 1;
+
+	return ((end - 1) / chunk / d + 1) * chunk;
+}
+
+/* trust.c: what assembly makes of each slot's member (md's rules). */
+enum r5_trust {
+	R5_TRUST_IN_SYNC,    /* used, trusted */
+	R5_TRUST_REBUILDING, /* used; its recovery resumes at its checkpoint */
+	R5_TRUST_NOT_GIVEN,  /* no member file for the slot */
+	R5_TRUST_STALE,      /* more than one event behind: missed writes */
+	R5_TRUST_FAULTY,     /* the newest superblock says it is not in sync */
+};
+/* sbs[s]: the superblock of the member given for slot s, or NULL. Fills
+ * out[s] for every slot; returns the slot of the newest superblock (the
+ * truth), or -1 if none was given. */
+int r5_assemble_trust(const struct r5_superblock *const sbs[], uint32_t nmembers,
+		      enum r5_trust out[]);
+const char *r5_trust_name(enum r5_trust t);
+
+/* readahead.c: tells the members which ranges a read, and a stream of
+ * reads, will need, so the kernel fetches them in parallel and ahead. */
+void r5_readahead(struct r5_array *a, uint64_t off, uint64_t end);
+
+/* safe_mode.c */
+void r5_safe_mode_init(struct r5_array *a, bool active);
+void r5_safe_mode_destroy(struct r5_array *a);
+/* An image write begins: counted, and the superblocks say "active" before
+ * it is accepted. 0 or -errno (then r5_safe_mode_write_end all the same). */
+int r5_safe_mode_write_begin(struct r5_array *a);
+void r5_safe_mode_write_end(struct r5_array *a);
+/* Marks the superblocks clean if the array has been quiet (monitor). */
+int r5_safe_mode_try_clean(struct r5_array *a);
+/* At stop, with every thread stopped and the cache flushed without error:
+ * clean unless a resync is still owed. */
+int r5_safe_mode_stop(struct r5_array *a);
+
+/* monitor.c: fault detection (inotify + fstat) and the safe-mode timer */
+int r5_monitor_start(struct r5_array *a);
+void r5_monitor_stop(struct r5_array *a);
+
+/* replace.c: a new member for a failed slot, and recovery onto it */
+int r5_array_replace(struct r5_array *a, uint32_t slot, const char *path, char *err, size_t errlen);
+
+#endif

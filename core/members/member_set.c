@@ -1,0 +1,497 @@
+/* member_set.c - slots, member I/O with accounting, failing a slot, and the
+ * superblock updates that record the set's changes (see member_set.h). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "locks.h"
+#include "member_set.h"
+#include "raid5fs/log.h"
+#include "raid5fs/util.h"
+
+struct r5_slot_stats {
+	atomic_ullong reads, writes;            /* member I/O calls */
+	atomic_ullong read_bytes, write_bytes;
+	atomic_ullong read_errors, write_errors;
+};
+
+struct r5_slot {
+	struct r5_member member;      /* ops == NULL once closed or missing; replaced
+				       * under sb_lock only while the slot is not present */
+	struct r5_superblock sb;      /* this member's superblock; sb_lock */
+	atomic_int state;             /* enum r5_slot_state; changes under sb_lock */
+	char fail_reason[160];        /* why it is not present; sb_lock */
+	struct r5_slot_stats stats;   /* atomics */
+};
+
+struct r5_members {
+	uint32_t nr;                  /* slots in use: the array's N */
+	uint64_t data_offset;         /* start of the data area in every member */
+	struct r5_slot slot[R5_MAX_MEMBERS];
+	struct r5_member retired[R5_MAX_MEMBERS]; /* replaced members, closed at destroy; sb_lock */
+	atomic_int nr_failed;         /* slots not IN_SYNC; changes under sb_lock */
+	pthread_mutex_t sb_lock;      /* see member_set.h */
+	uint64_t events;              /* sb_lock */
+	uint32_t array_state;         /* enum r5_array_state as on disk; sb_lock */
+};
+
+int
+r5_members_create(uint32_t nr, uint64_t data_offset, uint64_t events, uint32_t array_state,
+		  struct r5_members **out)
+{
+	struct r5_members *ms = calloc(1, sizeof(*ms));
+
+	if (!ms)
+		return -ENOMEM;
+	ms->nr = nr;
+	ms->data_offset = data_offset;
+	ms->events = events;
+	ms->array_state = array_state;
+	for (uint32_t s = 0; s < R5_MAX_MEMBERS; s++)
+		atomic_store(&ms->slot[s].state, R5_SLOT_MISSING);
+	atomic_store(&ms->nr_failed, (int)nr);
+	r5_mutex_init(&ms->sb_lock);
+	*out = ms;
+	return 0;
+}
+
+void
+r5_members_destroy(struct r5_members *ms)
+{
+	if (!ms)
+		return;
+	for (uint32_t i = 0; i < R5_MAX_MEMBERS; i++) {
+		r5_member_close(&ms->slot[i].member);
+		r5_member_close(&ms->retired[i]);
+	}
+	r5_mutex_destroy(&ms->sb_lock);
+	free(ms);
+}
+
+void
+r5_members_attach(struct r5_members *ms, uint32_t slot, const struct r5_member *m,
+		  const struct r5_superblock *sb, enum r5_slot_state state)
+{
+	struct r5_slot *s = &ms->slot[slot];
+
+	r5_mutex_lock(&ms->sb_lock);
+	s->member = *m;
+	s->sb = *sb;
+	s->fail_reason[0] = 0;
+	atomic_store(&s->state, (int)state);
+	if (state == R5_SLOT_IN_SYNC)
+		atomic_fetch_sub(&ms->nr_failed, 1);
+	r5_mutex_unlock(&ms->sb_lock);
+}
+
+void
+r5_members_set_missing(struct r5_members *ms, uint32_t slot, const char *path, const char *reason)
+{
+	struct r5_slot *s = &ms->slot[slot];
+
+	r5_mutex_lock(&ms->sb_lock);
+	snprintf(s->member.path, sizeof(s->member.path), "%s", path ? path : "");
+	snprintf(s->fail_reason, sizeof(s->fail_reason), "%s", reason);
+	r5_mutex_unlock(&ms->sb_lock);
+}
+
+/* ---- queries ---- */
+
+uint32_t
+r5_members_count(const struct r5_members *ms)
+{
+	return ms->nr;
+}
+
+enum r5_slot_state
+r5_members_state(struct r5_members *ms, uint32_t slot)
+{
+	return (enum r5_slot_state)atomic_load(&ms->slot[slot].state);
+}
+
+bool
+r5_members_ok(struct r5_members *ms, uint32_t slot)
+{
+	return r5_members_state(ms, slot) == R5_SLOT_IN_SYNC;
+}
+
+bool
+r5_members_present(struct r5_members *ms, uint32_t slot)
+{
+	enum r5_slot_state st = r5_members_state(ms, slot);
+
+	return st == R5_SLOT_IN_SYNC || st == R5_SLOT_REBUILDING;
+}
+
+int
+r5_members_nr_failed(struct r5_members *ms)
+{
+	return atomic_load(&ms->nr_failed);
+}
+
+bool
+r5_members_failed(struct r5_members *ms)
+{
+	return atomic_load(&ms->nr_failed) > 1;
+}
+
+uint64_t
+r5_members_data_offset(const struct r5_members *ms)
+{
+	return ms->data_offset;
+}
+
+uint64_t
+r5_members_events(struct r5_members *ms)
+{
+	r5_mutex_lock(&ms->sb_lock);
+	uint64_t e = ms->events;
+	r5_mutex_unlock(&ms->sb_lock);
+	return e;
+}
+
+uint32_t
+r5_members_array_state(struct r5_members *ms)
+{
+	r5_mutex_lock(&ms->sb_lock);
+	uint32_t st = ms->array_state;
+	r5_mutex_unlock(&ms->sb_lock);
+	return st;
+}
+
+void
+r5_members_slot_info(struct r5_members *ms, uint32_t slot, struct r5_slot_info *out)
+{
+	struct r5_slot *s = &ms->slot[slot];
+
+	r5_mutex_lock(&ms->sb_lock);
+	out->state = r5_members_state(ms, slot);
+	snprintf(out->path, sizeof(out->path), "%s", s->member.path);
+	snprintf(out->reason, sizeof(out->reason), "%s",
+		 r5_members_present(ms, slot) ? "" : s->fail_reason);
+	r5_mutex_unlock(&ms->sb_lock);
+	out->reads = atomic_load(&s->stats.reads);
+	out->writes = atomic_load(&s->stats.writes);
+	out->read_bytes = atomic_load(&s->stats.read_bytes);
+	out->write_bytes = atomic_load(&s->stats.write_bytes);
+	out->read_errors = atomic_load(&s->stats.read_errors);
+	out->write_errors = atomic_load(&s->stats.write_errors);
+}
+
+bool
+r5_members_superblock(struct r5_members *ms, uint32_t slot, struct r5_superblock *out)
+{
+	bool ok;
+
+	r5_mutex_lock(&ms->sb_lock);
+	ok = r5_members_present(ms, slot);
+	if (ok)
+		*out = ms->slot[slot].sb;
+	r5_mutex_unlock(&ms->sb_lock);
+	return ok;
+}
+
+struct r5_member *
+r5_members_member(struct r5_members *ms, uint32_t slot)
+{
+	return &ms->slot[slot].member;
+}
+
+/* ---- data I/O ---- */
+
+/* Every member data access goes through here: one call, counted. */
+static int
+member_io(struct r5_members *ms, uint32_t slot, struct iovec *iov, int iovcnt, uint64_t off,
+	  bool write)
+{
+	struct r5_slot *s = &ms->slot[slot];
+	size_t len = r5_iov_length(iov, iovcnt); /* before iov is used up */
+	int err = write ? r5_member_writev(&s->member, iov, iovcnt, ms->data_offset + off)
+			: r5_member_readv(&s->member, iov, iovcnt, ms->data_offset + off);
+
+	atomic_fetch_add(write ? &s->stats.writes : &s->stats.reads, 1);
+	if (err < 0)
+		atomic_fetch_add(write ? &s->stats.write_errors : &s->stats.read_errors, 1);
+	else
+		atomic_fetch_add(write ? &s->stats.write_bytes : &s->stats.read_bytes, len);
+	return err;
+}
+
+int
+r5_members_read(struct r5_members *ms, uint32_t slot, void *buf, size_t len, uint64_t off)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+
+	return member_io(ms, slot, &iov, 1, off, false);
+}
+
+int
+r5_members_write(struct r5_members *ms, uint32_t slot, const void *buf, size_t len, uint64_t off)
+{
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)buf, .iov_len = len };
+
+	return member_io(ms, slot, &iov, 1, off, true);
+}
+
+int
+r5_members_readv(struct r5_members *ms, uint32_t slot, struct iovec *iov, int iovcnt, uint64_t off)
+{
+	return member_io(ms, slot, iov, iovcnt, off, false);
+}
+
+int
+r5_members_writev(struct r5_members *ms, uint32_t slot, struct iovec *iov, int iovcnt,
+		  uint64_t off)
+{
+	return member_io(ms, slot, iov, iovcnt, off, true);
+}
+
+int
+r5_members_readv_cached(struct r5_members *ms, uint32_t slot, const struct iovec *iov, int iovcnt,
+			uint64_t off)
+{
+	struct r5_slot *s = &ms->slot[slot];
+	int err = r5_member_readv_cached(&s->member, iov, iovcnt, ms->data_offset + off);
+
+	if (err == 0) {
+		atomic_fetch_add(&s->stats.reads, 1);
+		atomic_fetch_add(&s->stats.read_bytes, r5_iov_length(iov, iovcnt));
+	}
+	return err;
+}
+
+void
+r5_members_willneed(struct r5_members *ms, uint32_t slot, uint64_t off, uint64_t len)
+{
+	r5_member_willneed(&ms->slot[slot].member, ms->data_offset + off, len);
+}
+
+/* ---- metadata I/O and durability ---- */
+
+int
+r5_members_write_meta(void *arg, uint64_t off, const void *buf, size_t len)
+{
+	struct r5_members *ms = arg;
+	int first_err = 0;
+
+	for (uint32_t s = 0; s < ms->nr; s++) {
+		struct r5_slot *sl = &ms->slot[s];
+		int err;
+
+		if (!r5_members_present(ms, s))
+			continue;
+		err = r5_member_write(&sl->member, buf, len, off);
+		if (!err)
+			err = r5_member_sync(&sl->member);
+		if (err < 0 && !first_err)
+			first_err = err;
+	}
+	return first_err < 0 && r5_members_failed(ms) ? first_err : 0;
+}
+
+int
+r5_members_sync(struct r5_members *ms)
+{
+	/* A member being rebuilt takes user writes below its checkpoint: an
+	 * fsync of the image must make those durable too. */
+	for (uint32_t s = 0; s < ms->nr; s++) {
+		if (!r5_members_present(ms, s))
+			continue;
+		int err = r5_member_sync(&ms->slot[s].member);
+		if (err < 0)
+			r5_members_fail(ms, s, "fdatasync failed: %s", strerror(-err));
+	}
+	return r5_members_failed(ms) ? -EIO : 0;
+}
+
+/* ---- changes recorded in the superblocks ---- */
+
+static uint8_t
+slot_role(struct r5_members *ms, uint32_t slot)
+{
+	switch (r5_members_state(ms, slot)) {
+	case R5_SLOT_IN_SYNC:
+		return R5_ROLE_IN_SYNC;
+	case R5_SLOT_REBUILDING:
+		return R5_ROLE_REBUILDING;
+	default:
+		return R5_ROLE_FAULTY;
+	}
+}
+
+/* Writes every present member's superblock with the current state. A
+ * member whose superblock cannot be written is failed; that changes the
+ * role table, so go round again (at most N times). sb_lock held. */
+static int
+store_superblocks_locked(struct r5_members *ms)
+{
+	int first_err = 0;
+
+	for (uint32_t round = 0; round <= ms->nr; round++) {
+		bool changed = false;
+
+		for (uint32_t i = 0; i < ms->nr; i++) {
+			struct r5_slot *s = &ms->slot[i];
+			int err;
+
+			if (!r5_members_present(ms, i) || !s->member.ops)
+				continue;
+			s->sb.events = ms->events;
+			s->sb.state = ms->array_state;
+			for (uint32_t j = 0; j < ms->nr; j++)
+				s->sb.roles[j] = slot_role(ms, j);
+			err = r5_sb_store(&s->member, &s->sb);
+			if (err < 0) {
+				if (!first_err)
+					first_err = err;
+				atomic_store(&s->state, R5_SLOT_FAULTY);
+				atomic_fetch_add(&ms->nr_failed, 1);
+				snprintf(s->fail_reason, sizeof(s->fail_reason),
+					 "superblock write failed: %s", strerror(-err));
+				r5_log("member %u (%s) failed: %s", i, s->member.path, s->fail_reason);
+				ms->events++;
+				changed = true;
+			}
+		}
+		if (!changed)
+			break;
+	}
+	return r5_members_failed(ms) ? (first_err ? first_err : -EIO) : 0;
+}
+
+void
+r5_members_fail(struct r5_members *ms, uint32_t slot, const char *fmt, ...)
+{
+	struct r5_slot *s = &ms->slot[slot];
+	va_list ap;
+	int old;
+
+	r5_mutex_lock(&ms->sb_lock);
+	old = atomic_load(&s->state);
+	if (old != R5_SLOT_IN_SYNC && old != R5_SLOT_REBUILDING) {
+		r5_mutex_unlock(&ms->sb_lock);
+		return;
+	}
+	atomic_store(&s->state, R5_SLOT_FAULTY);
+	if (old == R5_SLOT_IN_SYNC) /* a rebuilding slot was counted already */
+		atomic_fetch_add(&ms->nr_failed, 1);
+	va_start(ap, fmt);
+	vsnprintf(s->fail_reason, sizeof(s->fail_reason), fmt, ap);
+	va_end(ap);
+	r5_log("member %u (%s) failed: %s; array is now %s", slot, s->member.path, s->fail_reason,
+	       r5_members_failed(ms) ? "FAILED" : "degraded");
+	/* the survivors record it before anything that depends on it is acknowledged */
+	ms->events++;
+	store_superblocks_locked(ms);
+	r5_mutex_unlock(&ms->sb_lock);
+}
+
+int
+r5_members_set_array_state(struct r5_members *ms, uint32_t state, const uint64_t *resync_offset)
+{
+	int err;
+
+	r5_mutex_lock(&ms->sb_lock);
+	ms->array_state = state;
+	ms->events++;
+	if (resync_offset)
+		for (uint32_t i = 0; i < ms->nr; i++)
+			ms->slot[i].sb.resync_offset = *resync_offset;
+	err = store_superblocks_locked(ms);
+	r5_mutex_unlock(&ms->sb_lock);
+	return err;
+}
+
+void
+r5_members_set_resync_offset(struct r5_members *ms, uint64_t bytes)
+{
+	r5_mutex_lock(&ms->sb_lock);
+	for (uint32_t i = 0; i < ms->nr; i++)
+		ms->slot[i].sb.resync_offset = bytes;
+	store_superblocks_locked(ms);
+	r5_mutex_unlock(&ms->sb_lock);
+}
+
+void
+r5_members_set_recovery_offset(struct r5_members *ms, uint32_t slot, uint64_t bytes)
+{
+	r5_mutex_lock(&ms->sb_lock);
+	ms->slot[slot].sb.recovery_offset = bytes;
+	store_superblocks_locked(ms);
+	r5_mutex_unlock(&ms->sb_lock);
+}
+
+void
+r5_members_rebuilt(struct r5_members *ms, uint32_t slot)
+{
+	r5_mutex_lock(&ms->sb_lock);
+	if (r5_members_state(ms, slot) == R5_SLOT_REBUILDING) {
+		atomic_store(&ms->slot[slot].state, R5_SLOT_IN_SYNC);
+		atomic_fetch_sub(&ms->nr_failed, 1);
+		ms->slot[slot].sb.recovery_offset = R5_OFFSET_DONE;
+		ms->events++;
+		store_superblocks_locked(ms);
+		r5_log("slot %u (%s) rebuilt: array is %s", slot, ms->slot[slot].member.path,
+		       atomic_load(&ms->nr_failed) == 0 ? "optimal" : "still degraded");
+	}
+	r5_mutex_unlock(&ms->sb_lock);
+}
+
+int
+r5_members_add_rebuilding(struct r5_members *ms, uint32_t slot, struct r5_member *m,
+			  int (*prepare)(void *ctx, struct r5_member *m,
+					 const struct r5_superblock *sb),
+			  void *ctx, char *err, size_t errlen)
+{
+	struct r5_slot *sl = &ms->slot[slot];
+	struct r5_member old;
+	int ret, survivor = -1, st;
+
+	r5_mutex_lock(&ms->sb_lock);
+	st = atomic_load(&sl->state);
+	for (uint32_t s = 0; s < ms->nr && survivor < 0; s++)
+		if (r5_members_ok(ms, s))
+			survivor = (int)s;
+	if ((st != R5_SLOT_FAULTY && st != R5_SLOT_MISSING) || survivor < 0) {
+		r5_mutex_unlock(&ms->sb_lock);
+		r5_member_close(m);
+		r5_errf(err, errlen, "slot %u cannot take a new member now", slot);
+		return -EBUSY;
+	}
+	/* the old member (if any) may still be under in-flight I/O: retire it;
+	 * one retired by an earlier replace has long been idle */
+	old = sl->member;
+	sl->member = *m;
+	sl->sb = ms->slot[survivor].sb;
+	r5_random_bytes(sl->sb.member_uuid, sizeof(sl->sb.member_uuid));
+	sl->sb.role = slot;
+	sl->sb.recovery_offset = 0;
+	sl->sb.generation = 0;
+	sl->sb.roles[slot] = R5_ROLE_REBUILDING;
+	/* both superblock copies and the bitmap before the member takes I/O */
+	ret = r5_sb_store(&sl->member, &sl->sb);
+	if (!ret)
+		ret = r5_sb_store(&sl->member, &sl->sb);
+	if (!ret && prepare)
+		ret = prepare(ctx, &sl->member, &sl->sb);
+	if (ret < 0) {
+		r5_errf(err, errlen, "%s: cannot write its metadata: %s", sl->member.path,
+			strerror(-ret));
+		r5_member_close(&sl->member);
+		sl->member = old;
+		r5_mutex_unlock(&ms->sb_lock);
+		return ret;
+	}
+	if (old.ops) {
+		r5_member_close(&ms->retired[slot]);
+		ms->retired[slot] = old;
+	}
+	sl->fail_reason[0] = 0;
+	ms->events++;
+	atomic_store(&sl->state, R5_SLOT_REBUILDING); /* still counted in nr_failed */
+	store_superblocks_locked(ms);
+	r5_mutex_unlock(&ms->sb_lock);
+	return 0;
+}

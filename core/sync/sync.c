@@ -1,0 +1,465 @@
+/* sync.c - the sync thread: recovery, resync, check, repair (see sync.h). */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bitmap.h"
+#include "locks.h"
+#include "member_set.h"
+#include "raid5fs/log.h"
+#include "raid5fs/util.h"
+#include "sync.h"
+
+struct r5_sync {
+	struct r5_cache *cache;     /* the engine that does the work */
+	struct r5_members *members; /* checkpoints, recovery done, durability */
+	struct r5_bitmap *bitmap;   /* which stripes a resync visits */
+	uint64_t total;             /* stripes per member */
+	uint32_t strip;             /* bytes per member per stripe */
+
+	pthread_mutex_t start_lock; /* serialises start and stop: one thread at a time */
+	pthread_mutex_t lock;       /* everything below; a leaf (taken under sh->lock) */
+	pthread_cond_t cond;        /* window progress, stop requests */
+	pthread_t thread;
+	bool thread_running;        /* thread started and not joined; start_lock and lock */
+	bool stop_requested;        /* idle / unmount asked the thread to stop */
+	int action;                 /* enum r5_sync_action in progress */
+	int target;                 /* slot being rebuilt (RECOVER), else -1 */
+	uint64_t cp;                /* stripes below this are done */
+	uint64_t window_base;       /* first stripe of the window in flight */
+	uint64_t window_done[R5_SYNC_WINDOW / 64]; /* bit i: stripe window_base + i rebuilt */
+	uint32_t outstanding;       /* window stripes not finished */
+	uint64_t done_stripes;      /* walked so far in this run */
+	uint64_t todo_stripes;      /* stripes this run will actually process */
+	uint64_t mismatches;        /* this run: stripes whose parity did not match */
+	uint64_t last_mismatch_sectors; /* result of the last finished check/repair */
+	int last_result;            /* 0, or -errno of the last run */
+	int last_action;            /* action of the last finished run */
+	uint64_t start_ns, rate_ns; /* run start; start of the rate sample */
+	uint64_t rate_stripes;      /* stripes at the start of the rate sample */
+	uint64_t rate;              /* bytes of member data per second, last sample */
+	uint64_t speed_min, speed_max; /* bytes/s (sync_speed_min/max) */
+	atomic_ullong last_user_io_ns; /* the sync yields while user I/O is recent */
+};
+
+const char *
+r5_sync_action_name(int action)
+{
+	switch (action) {
+	case R5_SYNC_RESYNC:
+		return "resync";
+	case R5_SYNC_RECOVER:
+		return "recover";
+	case R5_SYNC_CHECK:
+		return "check";
+	case R5_SYNC_REPAIR:
+		return "repair";
+	default:
+		return "idle";
+	}
+}
+
+/* ---- the engine's hooks (called under sh->lock) ---- */
+
+static bool
+window_bit(const struct r5_sync *s, uint64_t i)
+{
+	return s->window_done[i / 64] & (1ull << (i % 64));
+}
+
+static bool
+sync_stripe_rebuilt(void *ctx, uint64_t sector)
+{
+	struct r5_sync *s = ctx;
+	bool ok;
+
+	r5_mutex_lock(&s->lock);
+	ok = sector < s->cp ||
+	     (sector >= s->window_base && sector - s->window_base < R5_SYNC_WINDOW &&
+	      window_bit(s, sector - s->window_base));
+	r5_mutex_unlock(&s->lock);
+	return ok;
+}
+
+static void
+sync_stripe_done(void *ctx, uint64_t sector, bool mismatch, int error)
+{
+	struct r5_sync *s = ctx;
+
+	r5_mutex_lock(&s->lock);
+	if (sector >= s->window_base && sector - s->window_base < R5_SYNC_WINDOW)
+		s->window_done[(sector - s->window_base) / 64] |= 1ull << ((sector - s->window_base) % 64);
+	if (mismatch)
+		s->mismatches++;
+	if (error && !s->last_result)
+		s->last_result = error;
+	if (s->outstanding > 0 && --s->outstanding == 0)
+		r5_cond_broadcast(&s->cond);
+	r5_mutex_unlock(&s->lock);
+}
+
+int
+r5_sync_create(struct r5_cache *c, struct r5_members *ms, struct r5_bitmap *bm,
+	       uint64_t member_data_size, struct r5_sync **out)
+{
+	struct r5_sync *s = calloc(1, sizeof(*s));
+	struct r5_stripe_hooks hooks = { .rebuilt = sync_stripe_rebuilt,
+					 .sync_done = sync_stripe_done };
+
+	if (!s)
+		return -ENOMEM;
+	s->cache = c;
+	s->members = ms;
+	s->bitmap = bm;
+	s->strip = r5_cache_strip_size(c);
+	s->total = member_data_size / s->strip;
+	r5_mutex_init(&s->start_lock);
+	r5_mutex_init(&s->lock);
+	r5_cond_init(&s->cond);
+	s->target = -1;
+	s->speed_min = R5_DEFAULT_SPEED_MIN;
+	s->speed_max = R5_DEFAULT_SPEED_MAX;
+	atomic_store(&s->last_user_io_ns, r5_now_ns());
+	hooks.ctx = s;
+	r5_cache_set_sync_hooks(c, &hooks);
+	*out = s;
+	return 0;
+}
+
+void
+r5_sync_destroy(struct r5_sync *s)
+{
+	if (!s)
+		return;
+	r5_sync_stop(s);
+	r5_mutex_destroy(&s->start_lock);
+	r5_mutex_destroy(&s->lock);
+	r5_cond_destroy(&s->cond);
+	free(s);
+}
+
+void
+r5_sync_note_user_io(struct r5_sync *s)
+{
+	atomic_store(&s->last_user_io_ns, r5_now_ns());
+}
+
+uint64_t
+r5_sync_last_user_io_ns(struct r5_sync *s)
+{
+	return atomic_load(&s->last_user_io_ns);
+}
+
+static void
+sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Speed limits, md style: never faster than speed_max; slower than
+ * speed_min only never; in between, step aside while user I/O is recent. */
+static void
+sync_throttle(struct r5_sync *s)
+{
+	for (;;) {
+		uint64_t now = r5_now_ns(), elapsed, done, speed;
+
+		r5_mutex_lock(&s->lock);
+		if (now - s->rate_ns >= 1000000000ull) {
+			/* new sample every second; keep the last one for status */
+			if (s->rate_ns)
+				s->rate = (s->done_stripes - s->rate_stripes) * s->strip *
+					  1000000000ull / (now - s->rate_ns);
+			s->rate_ns = now;
+			s->rate_stripes = s->done_stripes;
+		}
+		elapsed = now - s->rate_ns;
+		done = (s->done_stripes - s->rate_stripes) * s->strip;
+		bool stop = s->stop_requested;
+		uint64_t min = s->speed_min, max = s->speed_max;
+		r5_mutex_unlock(&s->lock);
+		if (stop || elapsed < 1000000ull)
+			return;
+		speed = done * 1000000000ull / elapsed;
+		if (speed > max) {
+			sleep_ns(10 * 1000 * 1000);
+			continue;
+		}
+		if (speed > min && now - atomic_load(&s->last_user_io_ns) < 50ull * 1000 * 1000) {
+			sleep_ns(5 * 1000 * 1000); /* user I/O is running: yield */
+			continue;
+		}
+		return;
+	}
+}
+
+/* Announces member stripes [from, to) to the members the action reads. A
+ * resync reads only the bitmap's dirty regions: it is left to the kernel. */
+static void
+sync_readahead(struct r5_sync *s, int action, int target, uint64_t from, uint64_t to)
+{
+	if (action == R5_SYNC_RESYNC)
+		return;
+	for (uint32_t i = 0; i < r5_members_count(s->members); i++)
+		if ((int)i != target && r5_members_present(s->members, i))
+			r5_members_willneed(s->members, i, from * s->strip, (to - from) * s->strip);
+}
+
+/* Stores a recovery or resync checkpoint (bytes of member data), after
+ * making the data below it durable (sync.h). */
+static void
+sync_persist(struct r5_sync *s, int action, int target, uint64_t bytes)
+{
+	r5_members_sync(s->members);
+	if (action == R5_SYNC_RESYNC)
+		r5_members_set_resync_offset(s->members, bytes);
+	else if (action == R5_SYNC_RECOVER)
+		r5_members_set_recovery_offset(s->members, (uint32_t)target, bytes);
+}
+
+/* A run finished with parity matching data in every stripe: a pending
+ * resync has nothing left to do. */
+static void
+sync_parity_consistent(struct r5_sync *s)
+{
+	r5_bitmap_resync_done(s->bitmap);
+	r5_members_set_resync_offset(s->members, R5_OFFSET_DONE);
+}
+
+static void *
+sync_main(void *arg)
+{
+	struct r5_sync *s = arg;
+	const uint64_t ra_stripes = R5_SYNC_READAHEAD / s->strip;
+	const uint32_t nr_stripes = r5_cache_nr_stripes(s->cache);
+	/* at most a quarter of the stripe cache, so user I/O keeps going */
+	const uint64_t max_width = nr_stripes / 4 < R5_SYNC_WINDOW ? nr_stripes / 4 : R5_SYNC_WINDOW;
+	uint64_t last_persist = r5_now_ns(), base, ra_until;
+	int action, target, result = 0;
+
+	r5_mutex_lock(&s->lock);
+	action = s->action;
+	target = s->target;
+	base = s->cp;
+	const uint64_t total = s->total;
+	r5_mutex_unlock(&s->lock);
+	ra_until = base;
+	r5_log("%s started%s at %llu of %llu MiB per member", r5_sync_action_name(action),
+	       base ? " (resumed)" : "", (unsigned long long)(base * s->strip >> 20),
+	       (unsigned long long)(total * s->strip >> 20));
+
+	while (base < total) {
+		uint64_t sectors[R5_SYNC_WINDOW];
+		uint32_t nflag = 0, width = (uint32_t)(total - base < max_width ? total - base : max_width);
+
+		if (action == R5_SYNC_RECOVER &&
+		    r5_members_state(s->members, (uint32_t)target) != R5_SLOT_REBUILDING) {
+			result = -EIO;
+			break;
+		}
+		sync_throttle(s);
+		if (ra_until < base + ra_stripes / 2 && ra_until < total) {
+			uint64_t from = ra_until > base ? ra_until : base;
+
+			ra_until = base + ra_stripes < total ? base + ra_stripes : total;
+			sync_readahead(s, action, target, from, ra_until);
+		}
+		for (uint32_t i = 0; i < width; i++)
+			if (action != R5_SYNC_RESYNC ||
+			    r5_bitmap_resync_pending(s->bitmap, (base + i) * s->strip))
+				sectors[nflag++] = base + i;
+		r5_mutex_lock(&s->lock);
+		if (s->stop_requested) {
+			r5_mutex_unlock(&s->lock);
+			result = -EINTR;
+			break;
+		}
+		s->window_base = base;
+		memset(s->window_done, 0, sizeof(s->window_done));
+		s->outstanding = nflag;
+		r5_mutex_unlock(&s->lock);
+
+		for (uint32_t i = 0; i < nflag; i++)
+			r5_stripe_sync(s->cache, sectors[i], action, target);
+
+		r5_mutex_lock(&s->lock);
+		while (s->outstanding > 0)
+			r5_cond_wait(&s->cond, &s->lock);
+		result = s->last_result;
+		if (!result) {
+			s->cp = base + width;
+			s->window_base = s->cp;
+			memset(s->window_done, 0, sizeof(s->window_done));
+		}
+		s->done_stripes += action == R5_SYNC_RESYNC ? nflag : width;
+		r5_mutex_unlock(&s->lock);
+		if (result)
+			break;
+		base += width;
+		if ((action == R5_SYNC_RECOVER || action == R5_SYNC_RESYNC) &&
+		    r5_now_ns() - last_persist >= R5_SYNC_PERSIST_NS) {
+			sync_persist(s, action, target, base * s->strip);
+			last_persist = r5_now_ns();
+		}
+	}
+
+	if (result == 0 && action == R5_SYNC_RECOVER) {
+		r5_members_sync(s->members); /* the rebuilt member is durable first */
+		r5_members_rebuilt(s->members, (uint32_t)target);
+		/* Every stripe now XORs to zero (the new member was computed from
+		 * the others), so a pending resync has nothing left to do. */
+		if (r5_members_nr_failed(s->members) == 0 && r5_bitmap_needs_resync(s->bitmap))
+			sync_parity_consistent(s);
+	} else if (result == 0 && action == R5_SYNC_RESYNC) {
+		sync_parity_consistent(s);
+	} else if (action == R5_SYNC_RECOVER || action == R5_SYNC_RESYNC) {
+		sync_persist(s, action, target, base * s->strip);
+	}
+
+	r5_mutex_lock(&s->lock);
+	if (action == R5_SYNC_CHECK || action == R5_SYNC_REPAIR)
+		s->last_mismatch_sectors = s->mismatches * (s->strip / 512);
+	s->last_action = action;
+	s->last_result = result;
+	s->action = R5_SYNC_IDLE;
+	s->target = -1;
+	uint64_t mism = s->mismatches;
+	r5_cond_broadcast(&s->cond);
+	r5_mutex_unlock(&s->lock);
+	if (result == 0)
+		r5_log("%s finished%s%llu", r5_sync_action_name(action),
+		       action == R5_SYNC_CHECK || action == R5_SYNC_REPAIR ? ": mismatched stripes " : "",
+		       action == R5_SYNC_CHECK || action == R5_SYNC_REPAIR ? (unsigned long long)mism : 0ull);
+	else
+		r5_log("%s stopped at %llu MiB: %s", r5_sync_action_name(action),
+		       (unsigned long long)(base * s->strip >> 20),
+		       result == -EINTR ? "interrupted" : strerror(-result));
+	return NULL;
+}
+
+/* Counts the stripes a resync from `from` will visit. */
+static uint64_t
+resync_todo(struct r5_sync *s, uint64_t from)
+{
+	uint64_t n = 0;
+
+	for (uint64_t st = from; st < s->total; st++)
+		n += r5_bitmap_resync_pending(s->bitmap, st * s->strip);
+	return n;
+}
+
+int
+r5_sync_start(struct r5_sync *s, int action, int target, uint64_t from)
+{
+	int err;
+
+	/* One start (or stop) at a time: the check for idle, the join of the
+	 * previous thread and the new start are one step for concurrent
+	 * control commands. */
+	r5_mutex_lock(&s->start_lock);
+	r5_mutex_lock(&s->lock);
+	if (s->action != R5_SYNC_IDLE) {
+		r5_mutex_unlock(&s->lock);
+		r5_mutex_unlock(&s->start_lock);
+		return -EBUSY;
+	}
+	bool join = s->thread_running;
+	r5_mutex_unlock(&s->lock);
+	if (join) /* the previous run has finished: reap it */
+		pthread_join(s->thread, NULL);
+
+	r5_mutex_lock(&s->lock);
+	s->thread_running = false;
+	s->stop_requested = false;
+	s->action = action;
+	s->target = target;
+	s->cp = from > s->total ? s->total : from;
+	s->window_base = s->cp;
+	memset(s->window_done, 0, sizeof(s->window_done));
+	s->done_stripes = 0;
+	s->mismatches = 0;
+	s->last_result = 0;
+	s->start_ns = r5_now_ns();
+	s->rate_ns = 0;
+	s->rate = 0;
+	s->todo_stripes = action == R5_SYNC_RESYNC ? resync_todo(s, s->cp) : s->total - s->cp;
+	err = pthread_create(&s->thread, NULL, sync_main, s);
+	if (err)
+		s->action = R5_SYNC_IDLE;
+	else
+		s->thread_running = true;
+	r5_mutex_unlock(&s->lock);
+	r5_mutex_unlock(&s->start_lock);
+	return -err;
+}
+
+void
+r5_sync_stop(struct r5_sync *s)
+{
+	bool join;
+
+	r5_mutex_lock(&s->start_lock);
+	r5_mutex_lock(&s->lock);
+	s->stop_requested = true;
+	r5_cond_broadcast(&s->cond);
+	join = s->thread_running;
+	s->thread_running = false;
+	r5_mutex_unlock(&s->lock);
+	if (join)
+		pthread_join(s->thread, NULL);
+	r5_mutex_unlock(&s->start_lock);
+}
+
+int
+r5_sync_action(struct r5_sync *s)
+{
+	r5_mutex_lock(&s->lock);
+	int action = s->action;
+	r5_mutex_unlock(&s->lock);
+	return action;
+}
+
+void
+r5_sync_set_speed(struct r5_sync *s, uint64_t min, uint64_t max)
+{
+	r5_mutex_lock(&s->lock);
+	if (min)
+		s->speed_min = min;
+	if (max)
+		s->speed_max = max;
+	r5_mutex_unlock(&s->lock);
+}
+
+void
+r5_sync_get_status(struct r5_sync *s, struct r5_sync_status *out)
+{
+	uint64_t now = r5_now_ns();
+
+	r5_mutex_lock(&s->lock);
+	out->action = s->action;
+	out->target = s->target;
+	out->checkpoint = s->cp;
+	if (s->action == R5_SYNC_RESYNC) {
+		out->done = s->done_stripes * s->strip;
+		out->total = s->todo_stripes * s->strip;
+	} else if (s->action != R5_SYNC_IDLE) {
+		out->done = s->cp * s->strip;
+		out->total = s->total * s->strip;
+	} else {
+		out->done = out->total = 0;
+	}
+	/* the rate of the last full second, or the run's average before that */
+	out->rate = s->rate;
+	if (!out->rate && s->action != R5_SYNC_IDLE && now > s->start_ns)
+		out->rate = s->done_stripes * s->strip * 1000000000ull / (now - s->start_ns);
+	out->mismatch_sectors = s->last_mismatch_sectors;
+	out->last_action = s->last_action;
+	out->last_result = s->last_result;
+	out->speed_min = s->speed_min;
+	out->speed_max = s->speed_max;
+	r5_mutex_unlock(&s->lock);
+}
