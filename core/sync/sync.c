@@ -330,10 +330,11 @@ sync_main(void *arg)
 	uint64_t mism = s->mismatches;
 	r5_cond_broadcast(&s->cond);
 	r5_mutex_unlock(&s->lock);
-	if (result == 0)
-		r5_log("%s finished%s%llu", r5_sync_action_name(action),
-		       action == R5_SYNC_CHECK || action == R5_SYNC_REPAIR ? ": mismatched stripes " : "",
-		       action == R5_SYNC_CHECK || action == R5_SYNC_REPAIR ? (unsigned long long)mism : 0ull);
+	if (result == 0 && (action == R5_SYNC_CHECK || action == R5_SYNC_REPAIR))
+		r5_log("%s finished: mismatched stripes %llu", r5_sync_action_name(action),
+		       (unsigned long long)mism);
+	else if (result == 0)
+		r5_log("%s finished", r5_sync_action_name(action));
 	else
 		r5_log("%s stopped at %llu MiB: %s", r5_sync_action_name(action),
 		       (unsigned long long)(base * s->strip >> 20),
