@@ -1,5 +1,5 @@
 /* stripe_cache.c - the stripe_head pool: allocation, hash, lists, counts.
- * The rules this file implements are in stripe.h. */
+ * The rules this file implements are in private/stripe_internal.h. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,7 +137,7 @@ r5_stripe_get(struct r5_cache *c, uint64_t sector)
 			atomic_fetch_add(&c->stats.misses, 1);
 			break;
 		}
-		/* Out of stripes: wait for the 3/4 hysteresis (stripe.h). */
+		/* Out of stripes: wait for the 3/4 hysteresis (stripe_internal.h). */
 		if (r5_list_empty(&p->inactive))
 			p->blocked = true;
 		p->waiters++;

@@ -80,7 +80,7 @@ r5_want_reads(struct stripe_head *sh, uint32_t need)
 	return any;
 }
 
-/* Step 4 (stripe.h): the sync action on this stripe. Returns the compute
+/* Step 3 (stripe_internal.h): the sync action on this stripe. Returns the compute
  * steps to run (0 if it only flagged I/O or finished). sh->lock held. */
 static uint32_t
 r5_handle_sync(struct stripe_head *sh, uint32_t usable)

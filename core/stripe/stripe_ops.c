@@ -20,7 +20,7 @@ r5_complete_segs(struct r5_cache *c, struct r5_seg *s, int error)
 }
 
 /* The compute item: COMPUTE, PREXOR, BIODRAIN, BIOFILL, RECONSTRUCT, in
- * that order (stripe.h), on pages that handle_stripe locked for it. */
+ * that order (stripe_internal.h), on pages that handle_stripe locked for it. */
 void
 r5_run_compute(struct stripe_head *sh)
 {

@@ -57,7 +57,7 @@ r5_worker_main(void *arg)
 			while (nb < R5_HANDLE_BATCH && (e = r5_list_pop(&c->handle_list))) {
 				struct stripe_head *sh = r5_container_of(e, struct stripe_head, lru);
 
-				/* count 0 -> 1 under device_lock (stripe.h) */
+				/* count 0 -> 1 under device_lock (stripe_internal.h) */
 				sh->on_list = R5_LIST_NONE;
 				atomic_fetch_add(&sh->count, 1);
 				batch[nb++] = sh;
@@ -74,7 +74,7 @@ r5_worker_main(void *arg)
 			continue;
 		}
 		if (c->nr_delayed) {
-			/* Release the delayed stripes (stripe.h): a writer waits
+			/* Release the delayed stripes (stripe_internal.h): a writer waits
 			 * and nobody is attaching a request; someone waits for a
 			 * free stripe; stopping; or the list is old enough. */
 			uint64_t age = r5_now_ns() - c->delayed_since_ns;
