@@ -11,6 +11,7 @@
 #include "r5_test_array.h"
 #include "locks.h"
 #include "member_faulty.h"
+#include "member_recorder.h"
 
 #define KB 1024u
 #define MB (1024ull * 1024)
@@ -213,88 +214,52 @@ Test(faults, recovery_checkpoint_restart, .timeout = 180)
 
 /* ---- write-intent bitmap: the bit is on disk before the data ---- */
 
-/* A member wrapper that records, for the first data-area write, whether
- * the bitmap area of that member already had a bit set. */
-struct order_ctx {
-	const struct r5_member_ops *inner_ops;
-	void *inner;
-	uint64_t data_offset, bitmap_offset;
-	int data_writes, data_before_bitmap;
-	bool bitmap_bit_on_disk;
-};
-
-static ssize_t
-order_pread(void *ctx, void *buf, size_t len, uint64_t off)
-{
-	struct order_ctx *o = ctx;
-	return o->inner_ops->pread(o->inner, buf, len, off);
-}
-
-static ssize_t
-order_pwrite(void *ctx, const void *buf, size_t len, uint64_t off)
-{
-	struct order_ctx *o = ctx;
-
-	if (off >= o->bitmap_offset && off < o->data_offset) {
-		for (size_t i = 0; i < len; i++)
-			if (((const uint8_t *)buf)[i])
-				o->bitmap_bit_on_disk = true;
-	} else if (off >= o->data_offset) {
-		o->data_writes++;
-		if (!o->bitmap_bit_on_disk)
-			o->data_before_bitmap++;
-	}
-	return o->inner_ops->pwrite(o->inner, buf, len, off);
-}
-
-static int
-order_sync(void *ctx)
-{
-	struct order_ctx *o = ctx;
-	return o->inner_ops->sync(o->inner);
-}
-
-static void
-order_close(void *ctx)
-{
-	struct order_ctx *o = ctx;
-	o->inner_ops->close(o->inner);
-}
-
-static const struct r5_member_ops order_ops = {
-	.pread = order_pread, .pwrite = order_pwrite, .sync = order_sync, .close = order_close,
-};
-
 Test(faults, bitmap_bit_on_disk_before_data_and_cleared_when_clean, .timeout = 60)
 {
 	struct r5_test_array t;
 	struct r5_engine_opts eo = { .stripe_cache_size = 64 };
-	struct order_ctx oc[4];
+	struct r5_recorder rec;
+	uint64_t bitmap_offset = 0, data_offset;
 	uint8_t buf[8192], bm[16];
 	uint64_t seed = r5t_seed();
 	char err[256];
 
 	r5t_create(&t, 4, 64 * KB, R5_LAYOUT_LEFT_SYMMETRIC, 8 * MB);
 	cr_assert_eq(r5_array_assemble(t.paths, 4, &eo, &t.a, err, sizeof(err)), 0, "%s", err);
-	for (int i = 0; i < 4; i++) {
-		struct r5_member *m = r5_members_member(t.a->members, (uint32_t)i);
+	r5_recorder_init(&rec);
+	data_offset = r5_members_data_offset(t.a->members);
+	for (uint32_t i = 0; i < 4; i++) {
 		struct r5_superblock sb;
 
-		cr_assert(r5_members_superblock(t.a->members, (uint32_t)i, &sb));
-
-		oc[i] = (struct order_ctx){ m->ops, m->ctx, r5_members_data_offset(t.a->members),
-					    sb.bitmap_offset, 0, 0, false };
-		m->ops = &order_ops;
-		m->ctx = &oc[i];
+		cr_assert(r5_members_superblock(t.a->members, i, &sb));
+		bitmap_offset = sb.bitmap_offset;
+		cr_assert_eq(r5_member_wrap_recorder(r5_members_member(t.a->members, i), &rec, i), 0);
 	}
 	cr_assert_eq(r5_array_start(t.a), 0);
 	fill_random(buf, sizeof(buf), &seed);
 	cr_assert_eq(r5_array_write(t.a, buf, sizeof(buf), 5 * MB), (ssize_t)sizeof(buf));
 	cr_assert_eq(r5_array_flush(t.a), 0);
+	/* replay each member's log: a data write only after a bitmap write
+	 * with the bit set AND an fdatasync of that member after it */
 	int total = 0;
-	for (int i = 0; i < 4; i++) {
-		cr_assert_eq(oc[i].data_before_bitmap, 0, "member %d: data written before its bitmap bit", i);
-		total += oc[i].data_writes;
+	for (uint32_t i = 0; i < 4; i++) {
+		bool bit_written = false, bit_durable = false;
+
+		for (size_t k = 0; k < rec.n; k++) {
+			const struct r5_rec_entry *e = &rec.log[k];
+
+			if (e->member != i)
+				continue;
+			if (e->kind == R5_REC_SYNC) {
+				bit_durable |= bit_written;
+			} else if (e->off >= bitmap_offset && e->off < data_offset) {
+				for (size_t b = 0; b < sizeof(e->head); b++)
+					bit_written |= e->head[b] != 0;
+			} else if (e->off >= data_offset) {
+				cr_assert(bit_durable, "member %u: data written before its bitmap bit was synced", i);
+				total++;
+			}
+		}
 	}
 	cr_assert_gt(total, 0);
 	/* while active the bit is on every member */
@@ -310,8 +275,10 @@ Test(faults, bitmap_bit_on_disk_before_data_and_cleared_when_clean, .timeout = 6
 		usleep(50 * 1000);
 	cr_assert_not(atomic_load(&t.a->safe.marked_active), "array not marked clean when idle");
 	/* marked_active drops first; the bitmap is cleared and the superblocks
-	 * say clean under sb_lock right after: wait for that to finish */
+	 * say clean under the safe-mode lock right after: wait for that */
+	r5_mutex_lock(&t.a->safe.lock);
 	uint32_t state = r5_members_array_state(t.a->members);
+	r5_mutex_unlock(&t.a->safe.lock);
 	cr_assert_eq(state, R5_STATE_CLEAN, "superblocks not clean when idle");
 	for (int i = 0; i < 4; i++) {
 		int fd = open(t.path[i], O_RDONLY);
@@ -320,6 +287,7 @@ Test(faults, bitmap_bit_on_disk_before_data_and_cleared_when_clean, .timeout = 6
 		cr_assert_eq(bm[0], 0, "member %d: bitmap not cleared when clean", i);
 	}
 	r5t_stop(&t);
+	r5_recorder_destroy(&rec);
 	r5t_cleanup(&t);
 }
 
