@@ -13,9 +13,10 @@
  *   monitor                 monitor.c: the fault-detection thread
  *   io, ra                  array_io.c and readahead.c (atomics)
  *
- * Locks, in the order they are taken: safe.lock -> the member set's sb_lock,
- * and safe.lock -> the bitmap's lock. None of them is held while waiting
- * for the stripe cache.
+ * Locks, in the order they are taken: safe.lock -> the member set's sb_lock
+ * -> the bitmap's lock (a replacement's bitmap is written under sb_lock);
+ * safe.lock -> the bitmap's lock. None of them is held while waiting for
+ * the stripe cache.
  */
 #ifndef RAID5FS_CORE_ARRAY_INTERNAL_H
 #define RAID5FS_CORE_ARRAY_INTERNAL_H
