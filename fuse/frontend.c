@@ -95,10 +95,12 @@ struct r5_fe_file {
 	bool allocated;       /* freed in release() */
 	char *buf;            /* status snapshot taken at open(), else NULL */
 	size_t len;           /* bytes in buf */
+	char *reply;          /* control: reply to the last command written through
+			       * this handle, "" until then (fe->reply_lock) */
 };
 
 /* Mount-wide state, fuse_get_context()->private_data. Immutable while the
- * loop runs except reply (protected by reply_lock). */
+ * loop runs except the control replies (protected by reply_lock). */
 struct r5_fe {
 	struct r5_array *a;           /* the started array */
 	uint64_t size;                /* image size in bytes */
@@ -111,8 +113,8 @@ struct r5_fe {
 	struct r5_fe_file image_rw;   /* handle of writable opens: flushed on close */
 	struct r5_fe_file root_dir;   /* handle of opendir("/") */
 	struct r5_fe_file meta_dir;   /* handle of opendir("/.raid5fs") */
-	pthread_mutex_t reply_lock;   /* protects reply */
-	char reply[R5_FE_REPLY_MAX];  /* last control reply, "ok\n" or "error: ...\n" */
+	pthread_mutex_t reply_lock;   /* protects reply and every handle's reply */
+	char reply[R5_FE_REPLY_MAX];  /* last control reply of the mount, "ok\n" or "error: ...\n" */
 };
 
 /* ---- logging: stderr in the foreground, syslog once daemonized ---- */
@@ -279,17 +281,23 @@ fe_caller_is_owner(const struct r5_fe *fe)
 	return uid == 0 || uid == fe->uid;
 }
 
+/* The reply to a command written through f: kept in f for reads of that
+ * handle, and as the mount's last reply for handles that never wrote. */
 static void
-fe_set_reply(struct r5_fe *fe, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+fe_set_reply(struct r5_fe *fe, struct r5_fe_file *f, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 static void
-fe_set_reply(struct r5_fe *fe, const char *fmt, ...)
+fe_set_reply(struct r5_fe *fe, struct r5_fe_file *f, const char *fmt, ...)
 {
+	char reply[R5_FE_REPLY_MAX];
 	va_list ap;
 
-	pthread_mutex_lock(&fe->reply_lock);
 	va_start(ap, fmt);
-	vsnprintf(fe->reply, sizeof(fe->reply), fmt, ap);
+	vsnprintf(reply, sizeof(reply), fmt, ap);
 	va_end(ap);
+	pthread_mutex_lock(&fe->reply_lock);
+	memcpy(f->reply, reply, sizeof(reply));
+	memcpy(fe->reply, reply, sizeof(reply));
 	pthread_mutex_unlock(&fe->reply_lock);
 }
 
@@ -359,9 +367,9 @@ fe_image_flush(struct r5_fe *fe, const char *why)
 /* ---- control ---- */
 
 /* Runs each non-empty line of buf as one command, stops at the first error.
- * The reply ("ok" or "error: reason") is kept for reads of the file. */
+ * The reply ("ok" or "error: reason") is kept for reads (fe_control_read). */
 static int
-fe_control_write(struct r5_fe *fe, const char *buf, size_t size)
+fe_control_write(struct r5_fe *fe, struct r5_fe_file *f, const char *buf, size_t size)
 {
 	char cmds[R5_FE_CMD_MAX + 1];
 	char err[512];
@@ -371,7 +379,7 @@ fe_control_write(struct r5_fe *fe, const char *buf, size_t size)
 	if (!fe_caller_is_owner(fe))
 		return -EACCES;
 	if (size > R5_FE_CMD_MAX) {
-		fe_set_reply(fe, "error: command longer than %u bytes\n", R5_FE_CMD_MAX);
+		fe_set_reply(fe, f, "error: command longer than %u bytes\n", R5_FE_CMD_MAX);
 		return -EINVAL;
 	}
 	memcpy(cmds, buf, size);
@@ -393,30 +401,36 @@ fe_control_write(struct r5_fe *fe, const char *buf, size_t size)
 			r = fe_errno(r);
 			if (err[0] == '\0')
 				snprintf(err, sizeof(err), "%s", strerror(-r));
-			fe_set_reply(fe, "error: %s\n", err);
+			fe_set_reply(fe, f, "error: %s\n", err);
 			fe_log(LOG_WARNING, "control \"%s\": %s", line, err);
 			return r;
 		}
 		fe_log(LOG_INFO, "control \"%s\": ok", line);
 	}
-	fe_set_reply(fe, "ok\n");
+	fe_set_reply(fe, f, "ok\n");
 	return (int)size;
 }
 
+/* A handle that wrote a command reads the reply to it; one that never wrote
+ * reads the mount's last reply, so that "echo cmd > control; cat control"
+ * works at a shell. That second read can see another client's reply:
+ * scripts and tools must read the reply from the fd they wrote to. */
 static int
-fe_control_read(struct r5_fe *fe, char *buf, size_t size, off_t off)
+fe_control_read(struct r5_fe *fe, struct r5_fe_file *f, char *buf, size_t size, off_t off)
 {
+	const char *reply;
 	size_t len, n = 0;
 
 	if (off < 0)
 		return -EINVAL;
 	pthread_mutex_lock(&fe->reply_lock);
-	len = strlen(fe->reply);
+	reply = f->reply[0] != '\0' ? f->reply : fe->reply;
+	len = strlen(reply);
 	if ((uint64_t)off < len) {
 		n = len - (size_t)off;
 		if (n > size)
 			n = size;
-		memcpy(buf, fe->reply + off, n);
+		memcpy(buf, reply + off, n);
 	}
 	pthread_mutex_unlock(&fe->reply_lock);
 	return (int)n;
@@ -635,7 +649,13 @@ fe_open(const char *path, struct fuse_file_info *fi)
 	f->node = node;
 	f->writable = writable;
 	f->allocated = true;
-	if (node != R5_FE_CONTROL) {
+	if (node == R5_FE_CONTROL) {
+		f->reply = calloc(1, R5_FE_REPLY_MAX); /* "": nothing written yet */
+		if (f->reply == NULL) {
+			free(f);
+			return -ENOMEM;
+		}
+	} else {
 		r = fe_status_snapshot(fe, f);
 		if (r < 0) {
 			free(f);
@@ -669,7 +689,7 @@ fe_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_in
 		memcpy(buf, f->buf + off, size);
 		return (int)size;
 	case R5_FE_CONTROL:
-		return fe_control_read(fe, buf, size, off);
+		return fe_control_read(fe, f, buf, size, off);
 	default:
 		return -EISDIR;
 	}
@@ -688,7 +708,7 @@ fe_write(const char *path, const char *buf, size_t size, off_t off, struct fuse_
 	case R5_FE_IMAGE:
 		return fe_image_write(fe, buf, size, off);
 	case R5_FE_CONTROL:
-		return fe_control_write(fe, buf, size); /* offset has no meaning */
+		return fe_control_write(fe, f, buf, size); /* offset has no meaning */
 	default:
 		return -EACCES;
 	}
@@ -727,6 +747,7 @@ fe_release(const char *path, struct fuse_file_info *fi)
 	(void)path;
 	if (f->allocated) {
 		free(f->buf);
+		free(f->reply);
 		free(f);
 	}
 	return 0;

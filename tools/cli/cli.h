@@ -79,7 +79,8 @@ int cli_status_json(const char *mnt, const char *abs, char **json);
 
 /* Writes one command line to MOUNTPOINT/.raid5fs/control. When the engine
  * refuses it (the write fails), the reason printed is the engine's own
- * one-line message, read back from the control file. CLI_OK or CLI_ERR
+ * one-line message, read back from the same open file (each open of the
+ * control file keeps the reply to its own commands). CLI_OK or CLI_ERR
  * (error printed). */
 int cli_control(const char *mnt, const char *abs, const char *cmd);
 

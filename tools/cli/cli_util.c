@@ -529,11 +529,34 @@ cli_status_json(const char *mnt, const char *abs, char **json)
 	return CLI_OK;
 }
 
+/* The engine's reason for a refused command: the reply read back from
+ * offset 0 of the fd the command was written to (a fresh open could read
+ * another client's reply). 1 and the reason printed, or 0. */
+static int
+cli_control_reason(int fd, const char *mnt)
+{
+	char reply[1024];
+	ssize_t r;
+
+	do
+		r = pread(fd, reply, sizeof(reply) - 1, 0);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0)
+		return 0;
+	reply[r] = '\0';
+	if (strncmp(reply, "error: ", 7) != 0)
+		return 0;
+	reply[7 + strcspn(reply + 7, "\n")] = '\0';
+	cli_error(mnt, "%s", reply + 7);
+	return 1;
+}
+
 int
 cli_control(const char *mnt, const char *abs, const char *cmd)
 {
 	char path[PATH_MAX + 32];
 	char line[PATH_MAX + 64];
+	bool reported = false;
 	size_t n;
 	ssize_t w;
 	int fd, err;
@@ -542,7 +565,8 @@ cli_control(const char *mnt, const char *abs, const char *cmd)
 	n = (size_t)snprintf(line, sizeof(line), "%s\n", cmd);
 	if (n >= sizeof(line))
 		return cli_error(mnt, "command too long");
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	/* O_RDWR: the reply to our command is read back from this same fd. */
+	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		err = errno;
 		if (err == EACCES)
@@ -555,27 +579,15 @@ cli_control(const char *mnt, const char *abs, const char *cmd)
 		w = write(fd, line, n);
 	while (w < 0 && errno == EINTR);
 	err = w < 0 ? errno : (size_t)w != n ? EIO : 0;
+	/* A refused command: the handle keeps "error: <reason>". */
+	if (err != 0 && err != ENOTCONN)
+		reported = cli_control_reason(fd, mnt) == 1;
 	if (close(fd) < 0 && err == 0 && errno != EINTR)
 		err = errno;
 	if (err == 0)
 		return CLI_OK;
-	if (err != ENOTCONN) {
-		char *reply;
-		size_t len;
-
-		/* The file keeps the reply to the last write: "error: <reason>". */
-		if (cli_read_file(path, &reply, &len) == 0) {
-			if (strncmp(reply, "error: ", 7) == 0) {
-				char *reason = reply + 7;
-
-				reason[strcspn(reason, "\n")] = '\0';
-				cli_error(mnt, "%s", reason);
-				free(reply);
-				return CLI_ERR;
-			}
-			free(reply);
-		}
-	}
+	if (reported)
+		return CLI_ERR;
 	if (err == ENOTCONN)
 		return cli_meta_error(mnt, path, err);
 	return cli_error(mnt, "%s: %s", cmd, strerror(err));
