@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 
 #include "raid5fs/array.h"
 
@@ -78,10 +77,10 @@ fe_control_write(struct r5_fe *fe, struct r5_fe_file *f, const char *buf, size_t
 			if (err[0] == '\0')
 				snprintf(err, sizeof(err), "%s", strerror(-r));
 			fe_set_reply(fe, f, "error: %s\n", err);
-			fe_log(LOG_WARNING, "control \"%s\": %s", line, err);
+			r5_logp(R5_LOG_WARNING, "control \"%s\": %s", line, err);
 			return r;
 		}
-		fe_log(LOG_INFO, "control \"%s\": ok", line);
+		r5_logp(R5_LOG_INFO, "control \"%s\": ok", line);
 	}
 	fe_set_reply(fe, f, "ok\n");
 	return (int)size;

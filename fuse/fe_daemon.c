@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include "raid5fs/array.h"
@@ -62,12 +61,12 @@ fe_daemonize(void)
 	pid_t pid;
 
 	if (pipe2(p, O_CLOEXEC) < 0) {
-		fe_log(LOG_ERR, "pipe: %s", strerror(errno));
+		r5_logp(R5_LOG_ERR, "pipe: %s", strerror(errno));
 		return -1;
 	}
 	pid = fork();
 	if (pid < 0) {
-		fe_log(LOG_ERR, "fork: %s", strerror(errno));
+		r5_logp(R5_LOG_ERR, "fork: %s", strerror(errno));
 		close(p[0]);
 		close(p[1]);
 		return -1;
@@ -85,9 +84,9 @@ fe_daemonize(void)
 	}
 	close(p[0]);
 	if (setsid() < 0)
-		fe_log(LOG_WARNING, "setsid: %s", strerror(errno));
+		r5_logp(R5_LOG_WARNING, "setsid: %s", strerror(errno));
 	if (chdir("/") < 0)
-		fe_log(LOG_WARNING, "chdir /: %s", strerror(errno));
+		r5_logp(R5_LOG_WARNING, "chdir /: %s", strerror(errno));
 	return p[1];
 }
 
@@ -152,24 +151,24 @@ r5_frontend_run(struct r5_array *a, const char *mountpoint, const struct r5_fron
 		     o->fuse_opts != NULL && o->fuse_opts[0] != '\0' ? "," : "",
 		     o->fuse_opts != NULL ? o->fuse_opts : "") < 0) {
 		optstr = NULL;
-		fe_log(LOG_ERR, "%s: out of memory", mountpoint);
+		r5_logp(R5_LOG_ERR, "%s: out of memory", mountpoint);
 		goto out;
 	}
 	fe.max_read = fe_opt_max_read(optstr);
 	if (fuse_opt_add_arg(&args, "raid5fs") != 0 || fuse_opt_add_arg(&args, "-o") != 0 ||
 	    fuse_opt_add_arg(&args, optstr) != 0) {
-		fe_log(LOG_ERR, "%s: out of memory", mountpoint);
+		r5_logp(R5_LOG_ERR, "%s: out of memory", mountpoint);
 		goto out;
 	}
 	f = fuse_new(&args, &fe_ops, sizeof(fe_ops), &fe);
 	if (f == NULL) {
-		fe_log(LOG_ERR, "%s: cannot set up FUSE%s", mountpoint,
-		       fe_fuse_reason(reason, sizeof(reason)));
+		r5_logp(R5_LOG_ERR, "%s: cannot set up FUSE%s", mountpoint,
+		        fe_fuse_reason(reason, sizeof(reason)));
 		goto out;
 	}
 	if (fuse_mount(f, mountpoint) != 0) {
-		fe_log(LOG_ERR, "%s: FUSE mount failed%s", mountpoint,
-		       fe_fuse_reason(reason, sizeof(reason)));
+		r5_logp(R5_LOG_ERR, "%s: FUSE mount failed%s", mountpoint,
+		        fe_fuse_reason(reason, sizeof(reason)));
 		goto out;
 	}
 	mounted = true;
@@ -184,25 +183,25 @@ r5_frontend_run(struct r5_array *a, const char *mountpoint, const struct r5_fron
 	/* From here on we are the serving process: threads may start. */
 	r = r5_array_start(a);
 	if (r < 0) {
-		fe_log(LOG_ERR, "%s: cannot start the array: %s", mountpoint,
-		       strerror(-fe_errno(r)));
+		r5_logp(R5_LOG_ERR, "%s: cannot start the array: %s", mountpoint,
+		        strerror(-fe_errno(r)));
 		goto out;
 	}
 	if (fuse_set_signal_handlers(se) != 0) {
-		fe_log(LOG_ERR, "%s: cannot install signal handlers", mountpoint);
+		r5_logp(R5_LOG_ERR, "%s: cannot install signal handlers", mountpoint);
 		goto out;
 	}
 	loop_cfg = fuse_loop_cfg_create();
 	if (loop_cfg == NULL) {
-		fe_log(LOG_ERR, "%s: out of memory", mountpoint);
+		r5_logp(R5_LOG_ERR, "%s: out of memory", mountpoint);
 		goto out_signals;
 	}
 	fuse_loop_cfg_set_max_threads(loop_cfg, o->max_threads ? o->max_threads : R5_FE_DEFAULT_THREADS);
 	fuse_loop_cfg_set_clone_fd(loop_cfg, 1); /* one /dev/fuse fd per worker: less contention */
 
-	fe_log(LOG_INFO, "%s: serving image of %s (%s), pid %ld", mountpoint,
-	       r5_format_size(fe.size, size_str, sizeof(size_str)),
-	       fe.direct_io ? "direct_io" : "page cache", (long)getpid());
+	r5_logp(R5_LOG_INFO, "%s: serving image of %s (%s), pid %ld", mountpoint,
+	        r5_format_size(fe.size, size_str, sizeof(size_str)),
+	        fe.direct_io ? "direct_io" : "page cache", (long)getpid());
 	if (!o->foreground)
 		fe_log_detach(&pump);
 	fe_notify_parent(ready_fd, 0);
@@ -211,11 +210,11 @@ r5_frontend_run(struct r5_array *a, const char *mountpoint, const struct r5_fron
 	/* 0 after an unmount, the signal number after SIGTERM etc., or -1. */
 	r = fuse_loop_mt(f, loop_cfg);
 	if (r > 0)
-		fe_log(LOG_NOTICE, "%s: %s, stopping", mountpoint, strsignal(r));
+		r5_logp(R5_LOG_NOTICE, "%s: %s, stopping", mountpoint, strsignal(r));
 	else if (r < 0)
-		fe_log(LOG_ERR, "%s: FUSE loop failed (%d), stopping", mountpoint, r);
+		r5_logp(R5_LOG_ERR, "%s: FUSE loop failed (%d), stopping", mountpoint, r);
 	else
-		fe_log(LOG_INFO, "%s: unmounted, stopping", mountpoint);
+		r5_logp(R5_LOG_INFO, "%s: unmounted, stopping", mountpoint);
 	rc = 0;
 
 out_signals:
@@ -227,11 +226,11 @@ out:
 		fuse_unmount(f);
 	r = r5_array_stop(a);
 	if (r < 0) {
-		fe_log(LOG_ERR, "%s: stopping the array failed: %s; members may need a resync",
-		       mountpoint, strerror(-fe_errno(r)));
+		r5_logp(R5_LOG_ERR, "%s: stopping the array failed: %s; members may need a resync",
+		        mountpoint, strerror(-fe_errno(r)));
 		rc = 1;
 	} else if (rc == 0) {
-		fe_log(LOG_INFO, "%s: array stopped", mountpoint);
+		r5_logp(R5_LOG_INFO, "%s: array stopped", mountpoint);
 	}
 	if (f != NULL)
 		fuse_destroy(f);

@@ -4,7 +4,6 @@
 #include "frontend_internal.h"
 
 #include <string.h>
-#include <syslog.h>
 
 #include "raid5fs/array.h"
 
@@ -74,7 +73,7 @@ fe_image_flush(struct r5_fe *fe, const char *why)
 	int r = r5_array_flush(fe->a);
 
 	if (r < 0) {
-		fe_log(LOG_ERR, "%s: flush failed: %s", why, strerror(-fe_errno(r)));
+		r5_logp(R5_LOG_ERR, "%s: flush failed: %s", why, strerror(-fe_errno(r)));
 		return fe_errno(r);
 	}
 	return 0;

@@ -1,43 +1,29 @@
-/* fe_log.c - the daemon's log: stderr in the foreground, syslog once
- * daemonized; libfuse's own messages; the daemon's stderr pumped into the
- * log. */
+/* fe_log.c - the daemon's log (include/raid5fs/log.h): stderr in the
+ * foreground and until the daemon detaches, syslog after; libfuse's own
+ * messages; the daemon's stderr pumped into the log. */
 #include "frontend_internal.h"
 
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
 
-static bool fe_syslog; /* set once, before any thread starts */
-
-static void fe_vlog(int prio, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* Set once the daemon has detached from the terminal; read by every thread
+ * that logs. The sink itself is installed before any thread starts (as
+ * log.h asks) and only this flag changes later: the engine is running by the
+ * time the daemon detaches. */
+static atomic_bool fe_syslog;
 
 static void
-fe_vlog(int prio, const char *fmt, va_list ap)
+fe_log_sink(int prio, const char *line)
 {
-	char line[1024];
-	size_t n;
-
-	vsnprintf(line, sizeof(line), fmt, ap);
-	n = strlen(line);
-	while (n > 0 && line[n - 1] == '\n')
-		line[--n] = '\0';
-	if (fe_syslog)
+	if (atomic_load_explicit(&fe_syslog, memory_order_relaxed))
 		syslog(prio, "%s", line);
 	else
-		fprintf(stderr, "raid5fs: %s\n", line);
-}
-
-void
-fe_log(int prio, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fe_vlog(prio, fmt, ap);
-	va_end(ap);
+		fprintf(stderr, "raid5fs: %s\n", line); /* as log.c's default sink */
 }
 
 /* libfuse's own messages go the same way as ours, one line at a time (it
@@ -73,7 +59,7 @@ fe_fuse_log(enum fuse_log_level level, const char *fmt, va_list ap)
 			if (fe_capture)
 				snprintf(fe_fuse_msg, sizeof(fe_fuse_msg), "%s", fe_fuse_line);
 			else
-				fe_log((int)level, "%s", fe_fuse_line); /* syslog numbering */
+				r5_logp((int)level, "%s", fe_fuse_line); /* syslog numbering */
 		}
 		fe_fuse_len -= (size_t)(nl + 1 - fe_fuse_line);
 		memmove(fe_fuse_line, nl + 1, fe_fuse_len + 1);
@@ -83,8 +69,11 @@ fe_fuse_log(enum fuse_log_level level, const char *fmt, va_list ap)
 void
 fe_log_start(void)
 {
-	fe_syslog = false;
+	atomic_store(&fe_syslog, false);
 	openlog("raid5fs", LOG_PID, LOG_DAEMON);
+	/* Stays installed after r5_frontend_run: once detached, syslog is the
+	 * only place left for a message. */
+	r5_log_set_sink(fe_log_sink);
 	fe_fuse_msg[0] = '\0';
 	fe_capture = true;
 	fuse_set_log_func(fe_fuse_log);
@@ -106,7 +95,8 @@ fe_fuse_reason(char *buf, size_t len)
 }
 
 /* Once daemonized, anything the engine (or a library) writes to stderr is
- * forwarded to syslog line by line, so no message is lost to /dev/null. */
+ * forwarded to the log (syslog by then: a sink writing to stderr would feed
+ * the pump its own lines) line by line, so no message is lost to /dev/null. */
 static void *
 fe_log_pump(void *arg)
 {
@@ -122,7 +112,7 @@ fe_log_pump(void *arg)
 	while ((n = getline(&line, &cap, in)) > 0) {
 		if (line[n - 1] == '\n')
 			line[n - 1] = '\0';
-		syslog(LOG_NOTICE, "%s", line);
+		r5_logp(R5_LOG_NOTICE, "%s", line);
 	}
 	free(line);
 	fclose(in);
@@ -136,7 +126,7 @@ fe_log_detach(struct r5_fe_pump *pump)
 	int p[2];
 
 	pump->started = false;
-	fe_syslog = true;
+	atomic_store(&fe_syslog, true); /* before the pump starts (fe_log_pump) */
 	if (null >= 0) {
 		dup2(null, STDIN_FILENO);
 		dup2(null, STDOUT_FILENO);

@@ -36,6 +36,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "raid5fs/log.h"
+
 struct r5_array;
 
 /* Largest request we ask the kernel for. libfuse 3.14's receive buffer holds
@@ -128,15 +130,15 @@ fe_caller_is_owner(const struct r5_fe *fe)
 
 /* ---- fe_log.c ---- */
 
-void fe_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Before the mount: log to stderr, keep libfuse's messages (capture). */
+/* Before the mount, single-threaded: installs the log sink (stderr until
+ * fe_log_detach), keeps libfuse's messages (capture). */
 void fe_log_start(void);
 /* Mounted: libfuse's messages are logged as they come. */
 void fe_log_capture_end(void);
 /* ": <libfuse's last message>" for an error line, or "". */
 const char *fe_fuse_reason(char *buf, size_t len);
-/* Daemon only: log to syslog; stdin/stdout to /dev/null, stderr into the
- * log through pump. */
+/* Daemon only: log to syslog from now on; stdin/stdout to /dev/null,
+ * stderr into the log through pump. */
 void fe_log_detach(struct r5_fe_pump *pump);
 /* Joins the pump (if started) after pointing stderr at /dev/null. */
 void fe_log_stop_pump(const struct r5_fe_pump *pump);
