@@ -18,53 +18,41 @@ fe_image_open(struct r5_fe *fe, struct fuse_file_info *fi, bool writable)
 	return 0;
 }
 
+/* The engine applies the image's bounds (array.h): 0 at or after the end,
+ * the bytes before it otherwise. One call; a short count only when the
+ * engine returned one. */
 int
 fe_image_read(struct r5_fe *fe, char *buf, size_t size, off_t off)
 {
-	size_t done = 0;
+	ssize_t r;
 
 	if (off < 0)
 		return -EINVAL;
-	if ((uint64_t)off >= fe->size)
-		return 0;
-	if (size > fe->size - (uint64_t)off)
-		size = (size_t)(fe->size - (uint64_t)off);
-	while (done < size) {
-		ssize_t r = r5_array_read(fe->a, buf + done, size - done, (uint64_t)off + done);
-
-		/* Never a short read on error: without direct_io the kernel
-		 * would take it for end of file and zero-fill the page. */
-		if (r <= 0)
-			return r == 0 ? -EIO : fe_errno(r);
-		done += (size_t)r;
-	}
-	return (int)done;
+	r = r5_array_read(fe->a, buf, size, (uint64_t)off);
+	/* Never a short read on error: without direct_io the kernel would take
+	 * it for end of file and zero-fill the page. An engine error is returned
+	 * as an error, and so is a 0 before the end (fe_errno(0) = -EIO). */
+	if (r < 0 || (r == 0 && size > 0 && (uint64_t)off < fe->size))
+		return fe_errno(r);
+	return (int)r;
 }
 
-/* A write past the end fails with ENOSPC (the image is a fixed-size,
+/* A write at or past the end fails with ENOSPC (the image is a fixed-size,
  * device-like file: dd to it ends with "No space left on device", like dd
- * to a disk); one that crosses the end stores the part before it. */
+ * to a disk); one that crosses the end stores the part before it. Both are
+ * the engine's doing (array.h). */
 int
 fe_image_write(struct r5_fe *fe, const char *buf, size_t size, off_t off)
 {
-	size_t done = 0;
+	ssize_t r;
 
 	if (off < 0)
 		return -EINVAL;
-	if (size == 0)
-		return 0;
-	if ((uint64_t)off >= fe->size)
-		return -ENOSPC;
-	if (size > fe->size - (uint64_t)off)
-		size = (size_t)(fe->size - (uint64_t)off);
-	while (done < size) {
-		ssize_t r = r5_array_write(fe->a, buf + done, size - done, (uint64_t)off + done);
-
-		if (r <= 0)
-			return r == 0 ? -EIO : fe_errno(r);
-		done += (size_t)r;
-	}
-	return (int)done;
+	r = r5_array_write(fe->a, buf, size, (uint64_t)off);
+	/* 0 for a non-empty write would make the writer retry forever. */
+	if (r < 0 || (r == 0 && size > 0))
+		return fe_errno(r);
+	return (int)r;
 }
 
 static int
