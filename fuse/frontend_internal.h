@@ -48,7 +48,7 @@ struct r5_array;
 
 /* The fixed nodes of the tree. */
 enum r5_fe_node {
-	R5_FE_NONE = 0,
+	R5_FE_NONE = 0,    /* no such path */
 	R5_FE_ROOT,        /* "/" */
 	R5_FE_IMAGE,       /* "/image" */
 	R5_FE_META,        /* "/.raid5fs" */
@@ -66,8 +66,7 @@ struct r5_fe_file {
 	bool allocated;       /* freed in release() */
 	char *buf;            /* status snapshot taken at open(), else NULL */
 	size_t len;           /* bytes in buf */
-	char *reply;          /* control: reply to the last command written through
-			       * this handle, "" until then (fe->reply_lock) */
+	char *reply;          /* control: reply to this handle's last command, "" if none */
 };
 
 /* Mount-wide state, fuse_get_context()->private_data. Immutable while the
@@ -84,7 +83,7 @@ struct r5_fe {
 	struct r5_fe_file image_rw;   /* handle of writable opens: flushed on close */
 	struct r5_fe_file root_dir;   /* handle of opendir("/") */
 	struct r5_fe_file meta_dir;   /* handle of opendir("/.raid5fs") */
-	pthread_mutex_t reply_lock;   /* protects reply and every handle's reply */
+	pthread_mutex_t reply_lock;   /* protects reply and every control handle's reply */
 	char reply[R5_FE_REPLY_MAX];  /* last control reply of the mount, "ok\n" or "error: ...\n" */
 };
 
