@@ -23,7 +23,7 @@ fe_log_sink(int prio, const char *line)
 	if (atomic_load_explicit(&fe_syslog, memory_order_relaxed))
 		syslog(prio, "%s", line);
 	else
-		fprintf(stderr, "raid5fs: %s\n", line); /* as log.c's default sink */
+		r5_log_stderr(prio, line);
 }
 
 /* libfuse's own messages go the same way as ours, one line at a time (it

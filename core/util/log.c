@@ -4,7 +4,7 @@
 
 #include "raid5fs/log.h"
 
-static void
+void
 r5_log_stderr(int prio, const char *line)
 {
 	(void)prio;

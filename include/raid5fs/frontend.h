@@ -5,7 +5,10 @@
  *   /image                 the array, a fixed-size regular file (0600)
  *   /.raid5fs/status       text status, snapshot taken at open()
  *   /.raid5fs/status.json  JSON status, snapshot taken at open()
- *   /.raid5fs/control      write a command line; read the last reply
+ *   /.raid5fs/control      write a command line, read its reply back from
+ *                          the same open file (each open keeps its own
+ *                          reply; one that never wrote reads the mount's
+ *                          last reply)
  *
  * This is the only code that knows libfuse; the command (tools/cli) only
  * sees this header.

@@ -20,8 +20,14 @@ enum r5_log_prio {
  * the sink serialises itself if it must. */
 typedef void (*r5_log_sink_fn)(int prio, const char *line);
 
-/* Installs sink (NULL: back to stderr). Call while single-threaded. */
+/* Installs sink (NULL: back to stderr). Call while single-threaded: the
+ * pointer is read without a lock. A sink that must change course once
+ * threads run (the frontend's, when the daemon detaches) does so inside
+ * itself, behind a flag of its own. */
 void r5_log_set_sink(r5_log_sink_fn sink);
+
+/* The default sink: "raid5fs: <line>" on stderr. */
+void r5_log_stderr(int prio, const char *line);
 
 /* Formats one message at prio; trailing newlines are dropped. */
 void r5_logp(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
