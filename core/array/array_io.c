@@ -104,6 +104,10 @@ r5_bypass_read(struct r5_array *a, uint8_t *buf, uint64_t pos, uint64_t len)
 		if (r5_stripe_busy(a->cache, s))
 			return 0;
 	int err = r5_members_read(a->members, loc.member, buf, len, loc.member_offset);
+	/* A block that does not verify goes the cache's way, which rebuilds
+	 * and heals it (or finds it was being rewritten while read here). */
+	if (err == -EBADMSG)
+		return 0;
 	if (err < 0) {
 		/* let the cache path deal with it (it will use parity) */
 		r5_members_fail(a->members, loc.member, "read error at member offset %llu: %s",

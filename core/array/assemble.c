@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "array_internal.h"
+#include "raid5fs/checksum.h"
 #include "raid5fs/util.h"
 
 #define R5_DEFAULT_STRIPES 1024
@@ -74,7 +75,8 @@ r5_same_geometry(const struct r5_superblock *x, const struct r5_superblock *y)
 {
 	return x->nr_members == y->nr_members && x->chunk_size == y->chunk_size &&
 	       x->layout == y->layout && x->data_offset == y->data_offset &&
-	       x->data_size == y->data_size;
+	       x->data_size == y->data_size && x->csum_alg == y->csum_alg &&
+	       x->csum_offset == y->csum_offset && x->csum_size == y->csum_size;
 }
 
 /* Opens every path and reads its superblock. */
@@ -109,6 +111,9 @@ r5_load_candidates(const char *const *paths, int n, struct r5_candidate *cand, c
 			r5_errf(err, errlen, "%s: %s", paths[i], r5_sb_status_str(st));
 			return st == R5_SB_IO_ERROR ? -EIO : -EINVAL;
 		}
+		if (c->st.st_mode & (S_IRGRP | S_IROTH))
+			r5_log("warning: %s can be read by other users, and the array's data with it (chmod 600 it)",
+			       paths[i]);
 	}
 	return 0;
 }
@@ -130,6 +135,50 @@ r5_majority(const struct r5_candidate *cand, int n)
 		}
 	}
 	return &cand[best];
+}
+
+/* Checksums of the array being assembled (sb: the newest superblock):
+ * the key an hmac-sha256 array needs, checked against its key check
+ * value; a key given to any other array is refused, not ignored. */
+static int
+r5_assemble_checksums(struct r5_members *ms, const struct r5_superblock *sb,
+		      const char *key_file, char *err, size_t errlen)
+{
+	struct r5_csum_key *key = NULL;
+	uint8_t check[32];
+	bool loose;
+	int ret;
+
+	if (sb->csum_alg != R5_CSUM_HMAC_SHA256) {
+		if (key_file) {
+			r5_errf(err, errlen, "--key-file given, but this array's checksums are %s, not keyed",
+				r5_csum_alg_name(sb->csum_alg));
+			return -EINVAL;
+		}
+		return r5_members_set_checksums(ms, sb->csum_alg, NULL);
+	}
+	if (!key_file) {
+		r5_errf(err, errlen, "this array's checksums are hmac-sha256: give its key with --key-file");
+		return -EINVAL;
+	}
+	key = malloc(sizeof(*key));
+	if (!key)
+		return -ENOMEM;
+	ret = r5_csum_key_load(key_file, key, &loose, err, errlen);
+	if (ret == 0 && (ret = r5_csum_key_check(key, sb->array_uuid, check)) == 0 &&
+	    memcmp(check, sb->key_check, sizeof(check)) != 0) {
+		r5_errf(err, errlen, "key file %s: not this array's key (key check failed)", key_file);
+		ret = -EKEYREJECTED;
+	}
+	if (ret == 0) {
+		if (loose)
+			r5_log("warning: key file %s can be read by other users (chmod 600 it)",
+			       key_file);
+		ret = r5_members_set_checksums(ms, sb->csum_alg, key);
+	}
+	memset(key, 0, sizeof(*key));
+	free(key);
+	return ret;
 }
 
 int
@@ -270,6 +319,12 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 				&a->members);
 	if (ret < 0)
 		goto out;
+	ret = r5_assemble_checksums(a->members, &newest->sb, opts ? opts->key_file : NULL, err,
+				    errlen);
+	if (ret < 0) {
+		r5_members_destroy(a->members);
+		goto out;
+	}
 	/* mirrors the on-disk state: safe mode cleans a dirty start once the
 	 * resync is done */
 	r5_safe_mode_init(a, dirty);
@@ -293,6 +348,13 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 					path = cand[i].path;
 			r5_members_set_missing(a->members, s, path, missing_desc);
 		}
+	}
+	ret = r5_members_open_checksums(a->members);
+	if (ret < 0) {
+		r5_errf(err, errlen, "cannot set up the checksum tables: %s", strerror(-ret));
+		r5_array_stop(a); /* never started: closes and frees */
+		a = NULL;
+		goto out;
 	}
 	/* The write-intent bitmap of the first in-sync member: every member
 	 * that takes writes gets each bitmap page (synced) before the data it

@@ -31,6 +31,8 @@
 #include "raid5fs/array.h"
 #include "raid5fs/member.h"
 #include "raid5fs/superblock.h"
+#include "raid5fs/checksum.h"
+#include "raid5fs/log.h"
 #include "raid5fs/util.h"
 
 /* What phase 1 learned about one path. */
@@ -46,6 +48,7 @@ struct create_target {
 	bool created;        /* this call created the file: unlink on failure */
 	struct r5_member m;  /* owns fd once wrapped (phase 2) */
 	bool wrapped;        /* m owns fd */
+	bool loose;          /* it exists and other users can read it */
 };
 
 /* Splits path into its directory (made absolute by realpath) and basename. */
@@ -130,6 +133,7 @@ check_target(struct create_target *t, bool force, char *err, size_t errlen)
 	t->dev = st.st_dev;
 	t->ino = st.st_ino;
 	t->size = (uint64_t)st.st_size;
+	t->loose = (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
 	t->fd = open(t->path, O_RDWR | O_CLOEXEC);
 	if (t->fd < 0) {
 		int e = errno;
@@ -220,7 +224,7 @@ prepare_target(struct create_target *t, uint64_t file_size, char *err, size_t er
 	int ret;
 
 	if (!t->exists) {
-		t->fd = open(t->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		t->fd = open(t->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (t->fd < 0) {
 			ret = -errno;
 			r5_errf(err, errlen, "%s: cannot create: %s", t->path, strerror(-ret));
@@ -252,15 +256,23 @@ prepare_target(struct create_target *t, uint64_t file_size, char *err, size_t er
 	return 0;
 }
 
+/* What the members' checksums are made of (create's options, checked). */
+struct create_csum {
+	enum r5_csum_alg alg;
+	uint8_t key_check[32]; /* hmac-sha256 */
+};
+
 static int
 write_superblock(struct create_target *t, const uint8_t uuid[16],
 		 const struct r5_geometry *g, uint32_t role, const char *name,
-		 char *err, size_t errlen)
+		 const struct create_csum *cc, char *err, size_t errlen)
 {
 	struct r5_superblock sb;
 	int ret;
 
 	r5_sb_init(&sb, uuid, g, role);
+	r5_sb_set_checksum(&sb, cc->alg);
+	memcpy(sb.key_check, cc->key_check, sizeof(sb.key_check));
 	if (name != NULL)
 		snprintf(sb.name, sizeof(sb.name), "%s", name);
 	/* Two stores: generation 1 -> copy 1, generation 2 -> copy 0. */
@@ -291,6 +303,58 @@ release_targets(struct create_target *t, int n, bool failed)
 	}
 }
 
+static void
+free_key(struct r5_csum_key *key)
+{
+	if (key)
+		memset(key, 0, sizeof(*key));
+	free(key);
+}
+
+/* --checksum and --key-file: a known algorithm; a key file exactly when
+ * the algorithm is keyed. The key itself is only used for the key check
+ * value; *key is NULL unless hmac-sha256. */
+static int
+create_checksum_opts(const struct r5_create_opts *opts, struct create_csum *cc,
+		     struct r5_csum_key **key, char *err, size_t errlen)
+{
+	bool loose;
+	int ret;
+
+	memset(cc, 0, sizeof(*cc));
+	*key = NULL;
+	cc->alg = R5_CSUM_CRC32C;
+	if (opts->checksum && r5_csum_alg_parse(opts->checksum, &cc->alg) < 0) {
+		r5_errf(err, errlen, "unknown checksum '%s' (crc32c, sha256, hmac-sha256 or none)",
+			opts->checksum);
+		return -EINVAL;
+	}
+	if (cc->alg != R5_CSUM_HMAC_SHA256) {
+		if (opts->key_file) {
+			r5_errf(err, errlen, "--key-file is only for --checksum hmac-sha256");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (!opts->key_file) {
+		r5_errf(err, errlen, "--checksum hmac-sha256 needs --key-file FILE");
+		return -EINVAL;
+	}
+	*key = malloc(sizeof(**key));
+	if (!*key)
+		return -ENOMEM;
+	ret = r5_csum_key_load(opts->key_file, *key, &loose, err, errlen);
+	if (ret < 0) {
+		free_key(*key);
+		*key = NULL;
+		return ret;
+	}
+	if (loose)
+		r5_log("warning: key file %s can be read by other users (chmod 600 it)",
+		       opts->key_file);
+	return 0;
+}
+
 int
 r5_array_create(const char *const *paths, int n, const struct r5_create_opts *opts,
 		char *err, size_t errlen)
@@ -298,6 +362,8 @@ r5_array_create(const char *const *paths, int n, const struct r5_create_opts *op
 	static const struct r5_create_opts defaults = { .layout = R5_DEFAULT_LAYOUT };
 	struct create_target *t = NULL;
 	struct r5_geometry g;
+	struct create_csum cc;
+	struct r5_csum_key *key = NULL;
 	uint8_t uuid[16];
 	char why[160];
 	int ret;
@@ -324,6 +390,9 @@ r5_array_create(const char *const *paths, int n, const struct r5_create_opts *op
 			}
 		}
 	}
+	ret = create_checksum_opts(opts, &cc, &key, err, errlen);
+	if (ret < 0)
+		return ret;
 	g.nr_members = (uint32_t)n;
 	g.chunk_size = opts->chunk_size ? opts->chunk_size : R5_DEFAULT_CHUNK;
 	g.layout = opts->layout;
@@ -342,6 +411,7 @@ r5_array_create(const char *const *paths, int n, const struct r5_create_opts *op
 	t = calloc((size_t)n, sizeof(*t));
 	if (t == NULL) {
 		r5_errf(err, errlen, "out of memory");
+		free_key(key);
 		return -ENOMEM;
 	}
 	for (int i = 0; i < n; i++) {
@@ -388,20 +458,18 @@ r5_array_create(const char *const *paths, int n, const struct r5_create_opts *op
 				which = i;
 			}
 		}
-		if (smallest <= R5_DATA_OFFSET) {
-			r5_errf(err, errlen,
-				"%s: too small (%" PRIu64 " bytes; need more than the %u byte metadata area)",
-				t[which].path, smallest, R5_DATA_OFFSET);
-			ret = -EINVAL;
-			goto err;
-		}
-		g.member_data_size = (smallest - R5_DATA_OFFSET) / g.chunk_size * g.chunk_size;
-		if (g.member_data_size == 0) {
+		/* the table for the whole file is at least that for the data
+		 * that fits beside it */
+		const uint64_t meta = r5_sb_data_offset(cc.alg, smallest);
+		const uint64_t need = r5_sb_data_offset(cc.alg, g.chunk_size) + g.chunk_size;
+
+		if (smallest < need || (smallest - meta) / g.chunk_size == 0) {
 			r5_errf(err, errlen, "%s: too small (%" PRIu64 " bytes; need at least %" PRIu64 ")",
-				t[which].path, smallest, (uint64_t)R5_DATA_OFFSET + g.chunk_size);
+				t[which].path, smallest, need);
 			ret = -EINVAL;
 			goto err;
 		}
+		g.member_data_size = (smallest - meta) / g.chunk_size * g.chunk_size;
 	}
 	if (r5_geometry_validate(&g, why, sizeof(why)) < 0) {
 		r5_errf(err, errlen, "%s", why);
@@ -411,23 +479,35 @@ r5_array_create(const char *const *paths, int n, const struct r5_create_opts *op
 
 	/* ---- phase 2: write ---- */
 	r5_random_bytes(uuid, sizeof(uuid));
+	if (key && r5_csum_key_check(key, uuid, cc.key_check) < 0) {
+		r5_errf(err, errlen, "cannot compute the key check value");
+		ret = -EIO;
+		goto err;
+	}
+	for (int i = 0; i < n; i++)
+		if (t[i].loose)
+			r5_log("warning: %s can be read by other users, and the array's data with it (chmod 600 it)",
+			       t[i].path);
 	for (int i = 0; i < n; i++) {
-		ret = prepare_target(&t[i], (uint64_t)R5_DATA_OFFSET + g.member_data_size, err,
-				     errlen);
+		ret = prepare_target(&t[i], r5_sb_data_offset(cc.alg, g.member_data_size) +
+						    g.member_data_size,
+				     err, errlen);
 		if (ret < 0)
 			goto err;
 	}
 	for (int i = 0; i < n; i++) {
-		ret = write_superblock(&t[i], uuid, &g, (uint32_t)i, opts->name, err, errlen);
+		ret = write_superblock(&t[i], uuid, &g, (uint32_t)i, opts->name, &cc, err, errlen);
 		if (ret < 0)
 			goto err;
 	}
 	release_targets(t, n, false);
 	free(t);
+	free_key(key);
 	return 0;
 
 err:
 	release_targets(t, n, true);
 	free(t);
+	free_key(key);
 	return ret;
 }

@@ -8,34 +8,9 @@
 
 #include "locks.h"
 #include "member_set.h"
+#include "members_internal.h"
 #include "raid5fs/log.h"
 #include "raid5fs/util.h"
-
-struct r5_slot_stats {
-	atomic_ullong reads, writes;            /* member I/O calls */
-	atomic_ullong read_bytes, write_bytes;
-	atomic_ullong read_errors, write_errors;
-};
-
-struct r5_slot {
-	struct r5_member member;      /* ops == NULL once closed or missing; replaced
-				       * under sb_lock only while the slot is not present */
-	struct r5_superblock sb;      /* this member's superblock; sb_lock */
-	atomic_int state;             /* enum r5_slot_state; changes under sb_lock */
-	char fail_reason[160];        /* why it is not present; sb_lock */
-	struct r5_slot_stats stats;   /* atomics */
-};
-
-struct r5_members {
-	uint32_t nr;                  /* slots in use: the array's N */
-	uint64_t data_offset;         /* start of the data area in every member */
-	struct r5_slot slot[R5_MAX_MEMBERS];
-	struct r5_member retired[R5_MAX_MEMBERS]; /* replaced members, closed at destroy; sb_lock */
-	atomic_int nr_failed;         /* slots not IN_SYNC; changes under sb_lock */
-	pthread_mutex_t sb_lock;      /* see member_set.h */
-	uint64_t events;              /* sb_lock */
-	uint32_t array_state;         /* enum r5_array_state as on disk; sb_lock */
-};
 
 int
 r5_members_create(uint32_t nr, uint64_t data_offset, uint64_t events, uint32_t array_state,
@@ -53,6 +28,7 @@ r5_members_create(uint32_t nr, uint64_t data_offset, uint64_t events, uint32_t a
 		atomic_store(&ms->slot[s].state, R5_SLOT_MISSING);
 	atomic_store(&ms->nr_failed, (int)nr);
 	r5_mutex_init(&ms->sb_lock);
+	r5_mutex_init(&ms->csum.bad_lock);
 	*out = ms;
 	return 0;
 }
@@ -66,6 +42,8 @@ r5_members_destroy(struct r5_members *ms)
 		r5_member_close(&ms->slot[i].member);
 		r5_member_close(&ms->retired[i]);
 	}
+	r5_members_csum_destroy(ms);
+	r5_mutex_destroy(&ms->csum.bad_lock);
 	r5_mutex_destroy(&ms->sb_lock);
 	free(ms);
 }
@@ -178,6 +156,8 @@ r5_members_slot_info(struct r5_members *ms, uint32_t slot, struct r5_slot_info *
 	out->write_bytes = atomic_load(&s->stats.write_bytes);
 	out->read_errors = atomic_load(&s->stats.read_errors);
 	out->write_errors = atomic_load(&s->stats.write_errors);
+	out->csum_errors = atomic_load(&s->stats.csum_errors);
+	out->csum_healed = atomic_load(&s->stats.csum_healed);
 }
 
 bool
@@ -201,21 +181,36 @@ r5_members_member(struct r5_members *ms, uint32_t slot)
 
 /* ---- data I/O ---- */
 
-/* Every member data access goes through here: one call, counted. */
+/* Every member data access goes through here: one call, counted; with
+ * checksums, a read is verified and a write sets its entries. */
 static int
 member_io(struct r5_members *ms, uint32_t slot, struct iovec *iov, int iovcnt, uint64_t off,
 	  bool write)
 {
 	struct r5_slot *s = &ms->slot[slot];
 	size_t len = r5_iov_length(iov, iovcnt); /* before iov is used up */
-	int err = write ? r5_member_writev(&s->member, iov, iovcnt, ms->data_offset + off)
-			: r5_member_readv(&s->member, iov, iovcnt, ms->data_offset + off);
+	struct iovec saved[64], *orig = NULL;
+	int err;
 
+	if (atomic_load(&s->csum)) {
+		/* the member calls advance iov: keep the vector as it was */
+		orig = iovcnt <= 64 ? saved : malloc(sizeof(*iov) * (size_t)iovcnt);
+		if (!orig)
+			return -ENOMEM;
+		memcpy(orig, iov, sizeof(*iov) * (size_t)iovcnt);
+	}
+	err = write ? r5_member_writev(&s->member, iov, iovcnt, ms->data_offset + off)
+		    : r5_member_readv(&s->member, iov, iovcnt, ms->data_offset + off);
 	atomic_fetch_add(write ? &s->stats.writes : &s->stats.reads, 1);
 	if (err < 0)
 		atomic_fetch_add(write ? &s->stats.write_errors : &s->stats.read_errors, 1);
 	else
 		atomic_fetch_add(write ? &s->stats.write_bytes : &s->stats.read_bytes, len);
+	if (err == 0 && orig)
+		err = write ? r5_slot_csum_update(s, orig, iovcnt, off)
+			    : r5_slot_verify(ms, s, orig, iovcnt, off);
+	if (orig != saved)
+		free(orig);
 	return err;
 }
 
@@ -223,8 +218,23 @@ int
 r5_members_read(struct r5_members *ms, uint32_t slot, void *buf, size_t len, uint64_t off)
 {
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	const uint64_t start = off / R5_CSUM_BLOCK * R5_CSUM_BLOCK;
+	const uint64_t end = (off + len + R5_CSUM_BLOCK - 1) / R5_CSUM_BLOCK * R5_CSUM_BLOCK;
+	uint8_t *bounce;
+	int err;
 
-	return member_io(ms, slot, &iov, 1, off, false);
+	if (!atomic_load(&ms->slot[slot].csum) || (start == off && end == off + len))
+		return member_io(ms, slot, &iov, 1, off, false);
+	/* Only whole blocks can be verified: read those around the range. */
+	bounce = aligned_alloc(64, end - start);
+	if (!bounce)
+		return -ENOMEM;
+	iov = (struct iovec){ .iov_base = bounce, .iov_len = end - start };
+	err = member_io(ms, slot, &iov, 1, start, false);
+	if (err == 0 || err == -EBADMSG)
+		memcpy(buf, bounce + (off - start), len);
+	free(bounce);
+	return err;
 }
 
 int
@@ -255,6 +265,10 @@ r5_members_readv_cached(struct r5_members *ms, uint32_t slot, const struct iovec
 	struct r5_slot *s = &ms->slot[slot];
 	int err = r5_member_readv_cached(&s->member, iov, iovcnt, ms->data_offset + off);
 
+	/* a block that does not verify is read again the normal way, where
+	 * the caller sees -EBADMSG */
+	if (err == 0 && r5_slot_verify(ms, s, iov, iovcnt, off) < 0)
+		err = -EAGAIN;
 	if (err == 0) {
 		atomic_fetch_add(&s->stats.reads, 1);
 		atomic_fetch_add(&s->stats.read_bytes, r5_iov_length(iov, iovcnt));
@@ -299,7 +313,15 @@ r5_members_sync(struct r5_members *ms)
 	for (uint32_t s = 0; s < ms->nr; s++) {
 		if (!r5_members_present(ms, s))
 			continue;
-		int err = r5_member_sync(&ms->slot[s].member);
+		/* the checksums of what is synced go with it */
+		struct r5_csum_table *t = atomic_load(&ms->slot[s].csum);
+		int err = t ? r5_csum_table_flush(t) : 0;
+
+		if (err < 0) {
+			r5_members_fail(ms, s, "cannot write its checksum table: %s", strerror(-err));
+			continue;
+		}
+		err = r5_member_sync(&ms->slot[s].member);
 		if (err < 0)
 			r5_members_fail(ms, s, "fdatasync failed: %s", strerror(-err));
 	}
@@ -476,6 +498,8 @@ r5_members_add_rebuilding(struct r5_members *ms, uint32_t slot, struct r5_member
 		ret = r5_sb_store(&sl->member, &sl->sb);
 	if (!ret && prepare)
 		ret = prepare(ctx, &sl->member, &sl->sb);
+	if (!ret)
+		ret = r5_slot_open_csum(ms, sl); /* a new table: all its blocks are zero */
 	if (ret < 0) {
 		r5_errf(err, errlen, "%s: cannot write its metadata: %s", sl->member.path,
 			strerror(-ret));

@@ -29,6 +29,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "raid5fs/checksum.h"
 #include "raid5fs/member.h"
 #include "raid5fs/superblock.h"
 
@@ -47,6 +48,15 @@ struct r5_slot_info {
 	uint64_t reads, writes;             /* member I/O calls */
 	uint64_t read_bytes, write_bytes;
 	uint64_t read_errors, write_errors;
+	uint64_t csum_errors, csum_healed;  /* blocks that failed their checksum, healed */
+};
+
+/* A block that failed its checksum (status keeps the last few). */
+struct r5_bad_block {
+	uint32_t slot;
+	uint64_t member_offset; /* in the data area */
+	uint64_t image_offset;  /* UINT64_MAX: a parity block */
+	bool healed;            /* rewritten from the other members */
 };
 
 struct r5_members;
@@ -105,6 +115,39 @@ int r5_members_readv_cached(struct r5_members *ms, uint32_t slot, const struct i
 			    int iovcnt, uint64_t off);
 /* Readahead hint for [off, off+len) of a slot's data area. */
 void r5_members_willneed(struct r5_members *ms, uint32_t slot, uint64_t off, uint64_t len);
+
+/* ---- per-block checksums (member_verify.c; include/raid5fs/checksum.h) ----
+ * With checksums every data read is verified: r5_members_read, _readv
+ * return -EBADMSG (the buffers filled with what the member holds) when a
+ * block does not match its entry, and _readv_cached -EAGAIN. Reads and
+ * writes then need offsets and lengths in whole 4 KiB blocks, except
+ * r5_members_read, which widens any other range itself. Every write sets
+ * the entries of what it wrote; r5_members_sync writes the tables before
+ * it syncs the members. The member set never decides what a mismatch
+ * means: its callers do, and report it with r5_members_csum_error. */
+
+/* Turns checksums on for the set, before r5_members_open_checksums opens
+ * the attached members' tables: alg of the array, key for hmac-sha256
+ * (copied). 0, -EINVAL or -ENOMEM. */
+int r5_members_set_checksums(struct r5_members *ms, uint32_t alg, const struct r5_csum_key *key);
+/* Opens the checksum table of every attached member. 0 or -errno. */
+int r5_members_open_checksums(struct r5_members *ms);
+uint32_t r5_members_csum_alg(const struct r5_members *ms);
+/* Sets the entries of [off, off+len) of a slot from what it holds now,
+ * without writing the data (a block taken as it is, after an unclean
+ * stop). Whole blocks. 0 or -errno. */
+int r5_members_csum_refresh(struct r5_members *ms, uint32_t slot, const struct iovec *iov,
+			    int iovcnt, uint64_t off);
+/* Records a block that failed its checksum: counts it on the slot, keeps
+ * it in the list and logs one line (member, member offset, image offset). */
+void r5_members_csum_error(struct r5_members *ms, uint32_t slot, uint64_t member_off,
+			   uint64_t image_off);
+/* The block recorded above was rewritten from the other members. */
+void r5_members_csum_healed(struct r5_members *ms, uint32_t slot, uint64_t member_off);
+/* The last blocks recorded (at most max, oldest first); returns how many
+ * were found since mount (may be more than copied). */
+uint64_t r5_members_bad_blocks(struct r5_members *ms, struct r5_bad_block *out, uint32_t max,
+			       uint32_t *copied);
 
 /* ---- metadata I/O and durability ---- */
 /* Writes buf at member offset off (absolute: the metadata area) on every

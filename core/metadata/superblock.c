@@ -10,9 +10,11 @@
  * format may checksum differently: "unsupported version" is the useful
  * answer there, not "corrupt".
  *
- * Bytes 264..4063 are zero in version 1 but are not checked: they are
- * covered by the checksum, and leaving them unchecked lets a compatible
- * extension use them.
+ * Bytes 320..4063 (264..4063 in version 1) are zero but are not checked:
+ * they are covered by the checksum, and leaving them unchecked lets a
+ * compatible extension use them. A version 1 superblock decodes with the
+ * checksum fields zero (no table) and is written back as version 1, so an
+ * old array's members never change format under it.
  */
 #include <errno.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 
 #include <openssl/evp.h>
 
+#include "raid5fs/checksum.h"
 #include "raid5fs/superblock.h"
 #include "raid5fs/util.h"
 
@@ -53,11 +56,17 @@ enum {
 	OFF_RESERVED_SIZE = 160,
 	OFF_ROLES = 168,
 	OFF_NAME = 200,
-	OFF_END = 264,
+	OFF_END_V1 = 264,
+	OFF_CSUM_ALG = 264,
+	OFF_CSUM_OFFSET = 272,
+	OFF_CSUM_SIZE = 280,
+	OFF_KEY_CHECK = 288,
+	OFF_END = 320,
 };
 
 _Static_assert(OFF_ROLES + R5_MAX_MEMBERS == OFF_NAME, "roles table size");
-_Static_assert(OFF_NAME + R5_NAME_LEN == OFF_END, "name size");
+_Static_assert(OFF_NAME + R5_NAME_LEN == OFF_END_V1, "name size");
+_Static_assert(OFF_KEY_CHECK + 32 == OFF_END, "key check size");
 
 static void
 put32(uint8_t *p, uint32_t v)
@@ -155,6 +164,23 @@ r5_sb_init(struct r5_superblock *sb, const uint8_t array_uuid[16],
 		sb->roles[i] = i < g->nr_members ? R5_ROLE_IN_SYNC : R5_ROLE_EMPTY;
 }
 
+uint64_t
+r5_sb_data_offset(uint32_t csum_alg, uint64_t member_data_size)
+{
+	uint64_t table = r5_csum_table_bytes(csum_alg, member_data_size);
+
+	return R5_CSUM_OFFSET + (table + R5_CSUM_ALIGN - 1) / R5_CSUM_ALIGN * R5_CSUM_ALIGN;
+}
+
+void
+r5_sb_set_checksum(struct r5_superblock *sb, uint32_t csum_alg)
+{
+	sb->csum_alg = csum_alg;
+	sb->data_offset = r5_sb_data_offset(csum_alg, sb->data_size);
+	sb->csum_offset = csum_alg ? R5_CSUM_OFFSET : 0;
+	sb->csum_size = csum_alg ? sb->data_offset - R5_CSUM_OFFSET : 0;
+}
+
 void
 r5_sb_geometry(const struct r5_superblock *sb, struct r5_geometry *g)
 {
@@ -195,6 +221,12 @@ r5_sb_encode(const struct r5_superblock *sb, uint8_t *buf)
 	memcpy(buf + OFF_NAME, sb->name, R5_NAME_LEN);
 	/* A name that fills all 64 bytes would not decode: keep the NUL. */
 	buf[OFF_NAME + R5_NAME_LEN - 1] = 0;
+	if (sb->version >= 2) {
+		put32(buf + OFF_CSUM_ALG, sb->csum_alg);
+		put64(buf + OFF_CSUM_OFFSET, sb->csum_offset);
+		put64(buf + OFF_CSUM_SIZE, sb->csum_size);
+		memcpy(buf + OFF_KEY_CHECK, sb->key_check, 32);
+	}
 	if (sb_checksum(buf, buf + SB_CSUM_OFFSET) < 0) {
 		/* Cannot happen with a working libcrypto; leave a checksum that
 		 * will never verify rather than a plausible one. */
@@ -214,6 +246,14 @@ static int
 area_ok(uint64_t off, uint64_t size, uint64_t data_offset)
 {
 	return off <= data_offset && size <= data_offset - off;
+}
+
+/* Do [a, a+as) and [b, b+bs) share a byte? (Both inside the metadata
+ * area already, so the sums cannot overflow.) */
+static int
+overlaps(uint64_t a, uint64_t as, uint64_t b, uint64_t bs)
+{
+	return as && bs && a < b + bs && b < a + as;
 }
 
 static enum r5_sb_status
@@ -244,6 +284,19 @@ sb_validate(const struct r5_superblock *sb)
 	    (sb->reserved_offset < 2 * R5_SB_SIZE ||
 	     !area_ok(sb->reserved_offset, sb->reserved_size, sb->data_offset)))
 		return R5_SB_BAD_FIELD;
+	/* The checksum table: a known algorithm, big enough for the data,
+	 * between the superblocks and the data; nothing of it without one. */
+	if (sb->csum_alg == R5_CSUM_NONE) {
+		if (sb->csum_offset || sb->csum_size)
+			return R5_SB_BAD_FIELD;
+	} else if (!r5_csum_alg_name(sb->csum_alg) || sb->csum_offset < 2 * R5_SB_SIZE ||
+		   sb->csum_offset % R5_CSUM_PAGE || sb->csum_size % R5_CSUM_PAGE ||
+		   !area_ok(sb->csum_offset, sb->csum_size, sb->data_offset) ||
+		   sb->csum_size < r5_csum_table_bytes(sb->csum_alg, sb->data_size) ||
+		   overlaps(sb->csum_offset, sb->csum_size, sb->bitmap_offset, sb->bitmap_size) ||
+		   overlaps(sb->csum_offset, sb->csum_size, sb->reserved_offset, sb->reserved_size)) {
+		return R5_SB_BAD_FIELD;
+	}
 	for (uint32_t i = 0; i < R5_MAX_MEMBERS; i++) {
 		if (i >= sb->nr_members ? sb->roles[i] != R5_ROLE_EMPTY : !known_role(sb->roles[i]))
 			return R5_SB_BAD_FIELD;
@@ -268,7 +321,7 @@ r5_sb_decode(const uint8_t *buf, size_t len, struct r5_superblock *sb)
 		return R5_SB_BAD_FIELD;
 	if (get32(buf + OFF_MAGIC) != R5_SB_MAGIC)
 		return R5_SB_BAD_MAGIC;
-	if (get32(buf + OFF_VERSION) != R5_SB_VERSION)
+	if (get32(buf + OFF_VERSION) < R5_SB_VERSION_MIN || get32(buf + OFF_VERSION) > R5_SB_VERSION)
 		return R5_SB_BAD_VERSION;
 	if (sb_checksum(buf, csum) < 0)
 		return R5_SB_IO_ERROR;
@@ -300,6 +353,12 @@ r5_sb_decode(const uint8_t *buf, size_t len, struct r5_superblock *sb)
 	sb->reserved_size = get64(buf + OFF_RESERVED_SIZE);
 	memcpy(sb->roles, buf + OFF_ROLES, R5_MAX_MEMBERS);
 	memcpy(sb->name, buf + OFF_NAME, R5_NAME_LEN);
+	if (sb->version >= 2) {
+		sb->csum_alg = get32(buf + OFF_CSUM_ALG);
+		sb->csum_offset = get64(buf + OFF_CSUM_OFFSET);
+		sb->csum_size = get64(buf + OFF_CSUM_SIZE);
+		memcpy(sb->key_check, buf + OFF_KEY_CHECK, 32);
+	}
 	return sb_validate(sb);
 }
 

@@ -34,13 +34,11 @@ r5_detach_towrite(struct r5_cache *c, struct r5_dev *dev, struct r5_seg **out)
 	memset(dev->cover, 0, c->cover_words * sizeof(uint64_t));
 }
 
-/* Can member i's page in this stripe be read from / written to its member,
- * and trusted? sh->lock held. */
+/* Does member i take this stripe's pages, as far as its slot goes?
+ * sh->lock held. */
 static bool
-r5_dev_usable(struct r5_cache *c, struct stripe_head *sh, uint32_t i)
+r5_slot_usable(struct r5_cache *c, struct stripe_head *sh, uint32_t i)
 {
-	if (sh->dev[i].flags & R5_READERROR)
-		return false;
 	switch (r5_members_state(c->members, i)) {
 	case R5_SLOT_IN_SYNC:
 		return true;
@@ -50,6 +48,22 @@ r5_dev_usable(struct r5_cache *c, struct stripe_head *sh, uint32_t i)
 	default:
 		return false;
 	}
+}
+
+/* Can member i's page in this stripe be read from / written to its member,
+ * and trusted? sh->lock held. */
+static bool
+r5_dev_usable(struct r5_cache *c, struct stripe_head *sh, uint32_t i)
+{
+	return !(sh->dev[i].flags & R5_READERROR) && r5_slot_usable(c, sh, i);
+}
+
+/* Is member i's page one that failed its checksum on a member that is
+ * otherwise in use (to be rebuilt and written back)? sh->lock held. */
+static bool
+r5_dev_healable(struct r5_cache *c, struct stripe_head *sh, uint32_t i)
+{
+	return (sh->dev[i].flags & R5_BADCSUM) && r5_slot_usable(c, sh, i);
 }
 
 /* Finishes this stripe's part of a sync action. sh->lock held. */
@@ -115,10 +129,21 @@ r5_handle_sync(struct stripe_head *sh, uint32_t usable)
 		return 0;
 	}
 
-	/* resync, check, repair: need every member */
+	/* resync, check, repair: need every member. One page that failed its
+	 * checksum is rebuilt from the others first (and written back, but
+	 * for a check); the row is then checked as usual. */
 	if (usable != all) {
-		r5_sync_finish(sh, -EIO);
-		return 0;
+		int bad = __builtin_ctz(all & ~usable);
+
+		if ((all & ~usable) != (1u << bad) || !r5_dev_healable(c, sh, (uint32_t)bad)) {
+			r5_sync_finish(sh, -EIO);
+			return 0;
+		}
+		if (r5_want_reads(sh, usable))
+			return 0;
+		sh->ops.target = bad;
+		sh->dev[bad].flags |= R5_LOCKED;
+		return R5_OP_COMPUTE;
 	}
 	switch (sh->sync_phase) {
 	case 0:
@@ -164,6 +189,12 @@ r5_handle_stripe(struct stripe_head *sh, struct r5_plug *plug)
 	for (uint32_t i = 0; i < n; i++) {
 		struct r5_dev *dev = &sh->dev[i];
 
+		/* Self heal: a page that failed its checksum and has been
+		 * rebuilt goes back to its member (a check only counts it). */
+		if ((dev->flags & (R5_BADCSUM | R5_UPTODATE | R5_READERROR | R5_LOCKED)) ==
+			    (R5_BADCSUM | R5_UPTODATE) &&
+		    sh->sync_action != R5_SYNC_CHECK && r5_slot_usable(c, sh, i))
+			dev->flags |= R5_DIRTY;
 		if (r5_dev_usable(c, sh, i)) {
 			usable |= 1u << i;
 		} else {
@@ -191,7 +222,7 @@ r5_handle_stripe(struct stripe_head *sh, struct r5_plug *plug)
 			r5_fail_list(&failed_segs, w);
 			/* a read error on a degraded array fails the requests that
 			 * needed it, not the array: the next request reads again */
-			sh->dev[i].flags &= ~R5_READERROR;
+			sh->dev[i].flags &= ~(R5_READERROR | R5_BADCSUM);
 			if (array_failed)
 				sh->dev[i].flags &= ~(R5_DIRTY | R5_UPTODATE);
 		}
@@ -208,7 +239,7 @@ r5_handle_stripe(struct stripe_head *sh, struct r5_plug *plug)
 
 			if (!(dev->flags & R5_DIRTY))
 				continue;
-			if (!(usable & (1u << i))) {
+			if (!(usable & (1u << i)) && !r5_dev_healable(c, sh, i)) {
 				/* member gone: parity carries this data now */
 				dev->flags &= ~R5_DIRTY;
 				continue;

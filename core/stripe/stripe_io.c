@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bitmap.h"
 #include "locks.h"
 #include "stripe_internal.h"
 
@@ -18,6 +19,32 @@
 #define R5_IO_BATCH_BYTES (1u << 20)   /* and bytes */
 #define R5_IO_SCAN 256                 /* queue entries looked at per gather */
 
+/* A page read that failed its checksum (ret -EBADMSG, the page holds what
+ * the member has). In a region awaiting resync after an unclean stop, the
+ * data and its entry may simply not have both reached the member: the data
+ * is taken as it is and its entry set from it, as the resync will do for
+ * the whole row (docs/integrity.md, "after a crash"). Anywhere else it is
+ * corruption: recorded, and the page rebuilt from the others. Returns the
+ * read's result as the stripe sees it (0: take the page). */
+static int
+r5_io_checksum_failed(struct stripe_head *sh, struct r5_work *w)
+{
+	struct r5_cache *c = sh->cache;
+	const uint64_t off = sh->sector * c->strip_size;
+	struct iovec iov = { .iov_base = sh->dev[w->dev].page, .iov_len = c->strip_size };
+	uint64_t image_off = UINT64_MAX;
+
+	if (r5_bitmap_resync_pending(c->bitmap, off) &&
+	    r5_members_csum_refresh(c->members, w->dev, &iov, 1, off) == 0) {
+		atomic_fetch_add(&c->stats.csum_refreshed, 1);
+		return 0;
+	}
+	if (w->dev != sh->pd_idx)
+		r5_layout_unmap(&c->geo, w->dev, off, &image_off);
+	r5_members_csum_error(c->members, w->dev, off, image_off);
+	return -EBADMSG;
+}
+
 /* The end of one page's I/O: flags, a failed member, the stripe back to
  * handle. ret is the result of the I/O (0 or -errno). */
 static void
@@ -27,12 +54,16 @@ r5_io_complete(struct stripe_head *sh, struct r5_work *w, int ret)
 	struct r5_members *ms = c->members;
 	struct r5_dev *dev = &sh->dev[w->dev];
 
+	if (ret == -EBADMSG && w->kind == R5_WORK_READ)
+		ret = r5_io_checksum_failed(sh, w);
+	const bool bad_csum = ret == -EBADMSG && w->kind == R5_WORK_READ;
 	/* A read error on a degraded array fails the requests that needed
-	 * the page (R5_READERROR), not a second member; any other error fails
-	 * the member. */
+	 * the page (R5_READERROR), not a second member; a block that failed
+	 * its checksum is the block's fault, not the member's; any other
+	 * error fails the member. */
 	bool read_error_only = ret < 0 && w->kind == R5_WORK_READ && r5_members_ok(ms, w->dev) &&
 			       r5_members_nr_failed(ms) > 0;
-	if (ret < 0 && r5_members_present(ms, w->dev) && !read_error_only)
+	if (ret < 0 && r5_members_present(ms, w->dev) && !read_error_only && !bad_csum)
 		/* takes sb_lock: no cache lock held here */
 		r5_members_fail(ms, w->dev, "%s error at member offset %llu: %s",
 				   w->kind == R5_WORK_READ ? "read" : "write",
@@ -42,10 +73,16 @@ r5_io_complete(struct stripe_head *sh, struct r5_work *w, int ret)
 	if (w->kind == R5_WORK_READ) {
 		if (ret == 0)
 			dev->flags |= R5_UPTODATE;
+		else if (bad_csum)
+			dev->flags |= R5_READERROR | R5_BADCSUM;
 		else if (read_error_only)
 			dev->flags |= R5_READERROR;
 	} else {
 		/* Written, or its member is now faulty and parity carries it. */
+		if (ret == 0 && (dev->flags & R5_BADCSUM)) {
+			dev->flags &= ~(R5_BADCSUM | R5_READERROR);
+			r5_members_csum_healed(ms, w->dev, sh->sector * c->strip_size);
+		}
 		dev->flags &= ~R5_DIRTY;
 		r5_stripe_check_clean(sh);
 	}

@@ -80,8 +80,15 @@ r5_run_compute(struct stripe_head *sh)
 	struct r5_seg *fill_done = NULL, *drain_done = NULL;
 
 	r5_mutex_lock(&sh->lock);
-	if (ops->request & R5_OP_COMPUTE)
-		sh->dev[ops->target].flags |= R5_UPTODATE;
+	if (ops->request & R5_OP_COMPUTE) {
+		struct r5_dev *t = &sh->dev[ops->target];
+
+		t->flags |= R5_UPTODATE;
+		/* A page that failed its checksum is right now: usable again
+		 * (handle_stripe writes it back) */
+		if (t->flags & R5_BADCSUM)
+			t->flags &= ~R5_READERROR;
+	}
 	if (ops->request & R5_OP_BIODRAIN) {
 		for (uint32_t i = 0; i < n; i++)
 			if (ops->drain[i])

@@ -27,6 +27,8 @@ struct r5_create_opts {
 	uint64_t member_size; /* size of each member's DATA area; 0 = from existing file sizes */
 	bool force;           /* overwrite files that already hold a raid5fs superblock */
 	const char *name;     /* optional array name, may be NULL */
+	const char *checksum; /* "crc32c" (NULL: this default), "sha256", "hmac-sha256", "none" */
+	const char *key_file; /* hmac-sha256's key (include/raid5fs/checksum.h) */
 };
 
 /* Creates the member files (sparse; all-zero data is parity-consistent so no
@@ -41,6 +43,7 @@ struct r5_engine_opts {
 	uint32_t nr_workers;        /* worker threads; 0 = default */
 	uint32_t nr_io_workers;     /* threads that only do member I/O; 0 = default */
 	bool force;                 /* start even when md would refuse (later use) */
+	const char *key_file;       /* key of an hmac-sha256 array, else NULL */
 };
 
 /* Opens and validates the members (order does not matter: each superblock

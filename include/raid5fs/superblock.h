@@ -7,8 +7,11 @@
  *   4 KiB       4 KiB     superblock copy 1
  *   8 KiB       56 KiB    unused (zero)
  *   64 KiB      960 KiB   write-intent bitmap (one bit per region)
- *   1 MiB       3 MiB     reserved: per-block checksums, parity log (later)
- *   4 MiB       ...       data area (data_offset, data_size in the superblock)
+ *   1 MiB       3 MiB     reserved: the parity log (later)
+ *   4 MiB       csum_size checksum table (version 2 with checksums; see
+ *                         include/raid5fs/checksum.h), 64 KiB aligned
+ *   data_offset ...       data area (data_offset, data_size in the superblock):
+ *                         4 MiB + csum_size
  *
  * Torn writes: the two copies are never written at the same time. A store
  * bumps the generation and writes copy (generation % 2), then syncs; the
@@ -27,8 +30,16 @@
  *   152  u64 reserved_offset 160 u64 reserved_size
  *   168  u8[32] roles (enum r5_role per slot)
  *   200  u8[64] array name (NUL padded)
- *   264 .. 4063 zero
+ *   version 2 only (zero in version 1, which has no checksums):
+ *   264  u32 csum_alg (enum r5_csum_alg)  268 u32 zero
+ *   272  u64 csum_offset    280 u64 csum_size
+ *   288  u8[32] key check value (hmac-sha256; else zero)
+ *   320 .. 4063 zero
  *   4064 u8[32] SHA-256 of bytes 0..4063
+ *
+ * Versions: 2 is written by create; 1 (before per-block checksums) is
+ * still read, and such an array runs without checksums. A version above 2
+ * is refused (R5_SB_BAD_VERSION).
  */
 #ifndef RAID5FS_SUPERBLOCK_H
 #define RAID5FS_SUPERBLOCK_H
@@ -40,14 +51,17 @@
 #include "raid5fs/member.h"
 
 #define R5_SB_MAGIC 0x53463552u /* "R5FS" */
-#define R5_SB_VERSION 1u
+#define R5_SB_VERSION 2u     /* written by create */
+#define R5_SB_VERSION_MIN 1u /* oldest still read */
 #define R5_SB_SIZE 4096u
 #define R5_SB_COPY_OFFSET(i) ((uint64_t)(i) * R5_SB_SIZE)
 #define R5_BITMAP_OFFSET (64u * 1024)
 #define R5_BITMAP_SIZE (960u * 1024)
 #define R5_RESERVED_OFFSET (1024u * 1024)
 #define R5_RESERVED_SIZE (3u * 1024 * 1024)
-#define R5_DATA_OFFSET (4u * 1024 * 1024)
+#define R5_DATA_OFFSET (4u * 1024 * 1024) /* without a checksum table */
+#define R5_CSUM_OFFSET R5_DATA_OFFSET
+#define R5_CSUM_ALIGN (64u * 1024)
 #define R5_DEFAULT_BITMAP_REGION (64ull * 1024 * 1024)
 #define R5_NAME_LEN 64
 
@@ -85,6 +99,9 @@ struct r5_superblock {
 	uint64_t reserved_offset, reserved_size;
 	uint8_t roles[R5_MAX_MEMBERS]; /* enum r5_role; slots >= nr_members EMPTY */
 	char name[R5_NAME_LEN];        /* NUL-terminated, may be empty */
+	uint32_t csum_alg;             /* enum r5_csum_alg; 0 in version 1 */
+	uint64_t csum_offset, csum_size; /* the checksum table; 0 without */
+	uint8_t key_check[32];         /* hmac-sha256's key check value */
 };
 
 enum r5_sb_status {
@@ -98,9 +115,17 @@ enum r5_sb_status {
 const char *r5_sb_status_str(enum r5_sb_status st);
 
 /* Fills a superblock with the defaults for a new array member (layout of
- * the metadata area as above, clean, events 1, fresh member uuid). */
+ * the metadata area as above, clean, events 1, fresh member uuid), without
+ * checksums. */
 void r5_sb_init(struct r5_superblock *sb, const uint8_t array_uuid[16],
 		const struct r5_geometry *g, uint32_t role);
+/* Gives a new member's superblock a checksum table for csum_alg sized for
+ * its data (csum_offset, csum_size, data_offset). */
+void r5_sb_set_checksum(struct r5_superblock *sb, uint32_t csum_alg);
+
+/* Where the data area starts for member_data_size bytes of data with a
+ * checksum table for csum_alg. */
+uint64_t r5_sb_data_offset(uint32_t csum_alg, uint64_t member_data_size);
 
 /* Geometry described by a superblock. */
 void r5_sb_geometry(const struct r5_superblock *sb, struct r5_geometry *g);

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "locks.h"
 #include "member_faulty.h"
@@ -17,6 +18,7 @@ struct faulty_ctx {
 	uint64_t calls;           /* matching calls so far */
 	uint64_t rng;
 	uint64_t failures;
+	uint64_t corrupted;       /* bytes flipped */
 };
 
 /* Decides whether this call of kind `op` fails. */
@@ -40,6 +42,37 @@ faulty_hit(struct faulty_ctx *f, uint32_t op)
 	return hit;
 }
 
+/* Where in a transfer of len bytes at off to flip a byte, or -1. */
+static int64_t
+faulty_corrupt_pos(struct faulty_ctx *f, uint32_t op, size_t len, uint64_t off)
+{
+	int64_t pos = -1;
+
+	if (len == 0)
+		return -1;
+	r5_mutex_lock(&f->lock);
+	if (f->spec.corrupt_ops & op) {
+		const uint64_t at = f->spec.corrupt_at, span = f->spec.corrupt_span;
+
+		if (span > 0) {
+			if (off < at + span && at < off + len)
+				pos = at > off ? (int64_t)(at - off) : 0;
+		} else {
+			f->rng ^= f->rng >> 12;
+			f->rng ^= f->rng << 25;
+			f->rng ^= f->rng >> 27;
+			uint64_t r = f->rng * 2685821657736338717ull;
+
+			if (r % 1000000u < f->spec.corrupt_ppm)
+				pos = (int64_t)((r >> 20) % len);
+		}
+		if (pos >= 0)
+			f->corrupted++;
+	}
+	r5_mutex_unlock(&f->lock);
+	return pos;
+}
+
 static ssize_t
 faulty_pread(void *ctx, void *buf, size_t len, uint64_t off)
 {
@@ -50,7 +83,12 @@ faulty_pread(void *ctx, void *buf, size_t len, uint64_t off)
 			return -f->spec.error;
 		len /= 2; /* short read */
 	}
-	return f->inner_ops->pread(f->inner, buf, len, off);
+	ssize_t n = f->inner_ops->pread(f->inner, buf, len, off);
+	int64_t pos = n > 0 ? faulty_corrupt_pos(f, R5_FAULT_READ, (size_t)n, off) : -1;
+
+	if (pos >= 0)
+		((uint8_t *)buf)[pos] ^= 0x5a;
+	return n;
 }
 
 static ssize_t
@@ -63,7 +101,21 @@ faulty_pwrite(void *ctx, const void *buf, size_t len, uint64_t off)
 			return -f->spec.error;
 		len /= 2; /* short write */
 	}
-	return f->inner_ops->pwrite(f->inner, buf, len, off);
+	int64_t pos = faulty_corrupt_pos(f, R5_FAULT_WRITE, len, off);
+
+	if (pos < 0)
+		return f->inner_ops->pwrite(f->inner, buf, len, off);
+	/* the caller's buffer stays as it is: flip a copy */
+	uint8_t *copy = malloc(len);
+
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, buf, len);
+	copy[pos] ^= 0x5a;
+	ssize_t n = f->inner_ops->pwrite(f->inner, copy, len, off);
+
+	free(copy);
+	return n;
 }
 
 static int
@@ -189,6 +241,20 @@ r5_member_faulty_calls(struct r5_member *m)
 		return 0;
 	r5_mutex_lock(&f->lock);
 	n = f->calls;
+	r5_mutex_unlock(&f->lock);
+	return n;
+}
+
+uint64_t
+r5_member_faulty_corrupted(struct r5_member *m)
+{
+	struct faulty_ctx *f = m->ctx;
+	uint64_t n;
+
+	if (m->ops != &faulty_ops)
+		return 0;
+	r5_mutex_lock(&f->lock);
+	n = f->corrupted;
 	r5_mutex_unlock(&f->lock);
 	return n;
 }

@@ -22,7 +22,7 @@ header_layer() {
 	raid5fs/util.h | raid5fs/log.h) echo util ;;
 	raid5fs/layout.h | raid5fs/parity.h) echo geometry ;;
 	raid5fs/member.h) echo backend ;;
-	raid5fs/superblock.h) echo metadata ;;
+	raid5fs/superblock.h | raid5fs/checksum.h) echo metadata ;;
 	raid5fs/array.h) echo array ;;
 	raid5fs/frontend.h) echo fuse ;;
 	*)

@@ -37,7 +37,8 @@
 /* ---- constants copied from the documented format (superblock.h) ---- */
 #define SB_SIZE 4096u
 #define SB_MAGIC 0x53463552u /* "R5FS" little-endian */
-#define SB_VERSION 1u
+#define SB_VERSION_MIN 1u /* before per-block checksums */
+#define SB_VERSION 2u     /* with the checksum table fields */
 #define SB_SUM_OFFSET 4064u /* SHA-256 of bytes 0..4063 stored here */
 #define MAX_MEMBERS 32u
 #define MIN_MEMBERS 3u
@@ -181,7 +182,7 @@ sb_decode(const uint8_t *b, struct sb *sb)
 	if (get32(b) != SB_MAGIC)
 		return "bad magic";
 	sb->version = get32(b + 4);
-	if (sb->version != SB_VERSION)
+	if (sb->version < SB_VERSION_MIN || sb->version > SB_VERSION)
 		return "unknown version";
 	if (verify_checksum) {
 		sha256(b, SB_SUM_OFFSET, sum);

@@ -86,6 +86,19 @@ r5t_cleanup(struct r5_test_array *t)
 	rmdir(t->dir);
 }
 
+/* Where a member file's data area starts, from its superblock. */
+static inline uint64_t
+r5t_data_offset(const char *path)
+{
+	struct r5_member m;
+	struct r5_superblock sb;
+
+	cr_assert_eq(r5_member_open_file(&m, path, 0), 0, "%s", path);
+	cr_assert_eq(r5_sb_load(&m, &sb), R5_SB_OK, "%s", path);
+	r5_member_close(&m);
+	return sb.data_offset;
+}
+
 /* Reads a member file's data area (for the independent decoder). */
 static inline uint8_t *
 r5t_read_member(const char *path, uint64_t data_offset, uint64_t size)

@@ -23,9 +23,15 @@
  *   R5_INSYNC    a rebuilding member's page that recovery has written in
  *                this stripe: the member counts as present here from now on.
  *   R5_READERROR a read failed on a degraded array (where failing the
- *                member would fail the array): the page is unusable for
- *                this pass, the requests that needed it fail, and the flag
- *                is dropped so the next request reads again.
+ *                member would fail the array), or the page failed its
+ *                checksum (with R5_BADCSUM): the page is unusable for this
+ *                pass. If the rest of the row can rebuild it, it is
+ *                computed from them like a missing member's; if not, the
+ *                requests that needed it fail, and the flag is dropped so
+ *                the next request reads again.
+ *   R5_BADCSUM   the page failed its checksum on a member that is present:
+ *                once rebuilt from the others it is written back (self
+ *                heal; a check only counts it), which clears both flags.
  * Allowed transitions: !UPTODATE -> (read | compute) -> UPTODATE;
  *   UPTODATE -> (drain | reconstruct) -> UPTODATE|DIRTY -> (write) -> UPTODATE.
  * A page is only changed while LOCKED by the one operation that locked it.
@@ -160,6 +166,7 @@ enum {
 	R5_OVERWRITE = 1u << 5,
 	R5_INSYNC = 1u << 6,    /* a rebuilding member's page rebuilt in this stripe */
 	R5_READERROR = 1u << 7, /* read failed on a degraded array: unusable this pass */
+	R5_BADCSUM = 1u << 8,   /* failed its checksum: rebuild, then write back */
 };
 
 /* stripe bits: sh->state */
@@ -282,6 +289,7 @@ struct r5_cache_stats {
 	atomic_ullong writebacks;      /* member writes issued */
 	atomic_ullong computes;        /* pages rebuilt from parity */
 	atomic_ullong bounced;         /* write segments acknowledged from a bounce buffer */
+	atomic_ullong csum_refreshed;  /* entries set from the data after an unclean stop */
 };
 
 struct r5_cache {

@@ -76,7 +76,7 @@ run_case(const struct geo_case *gc)
 
 	/* independent decode of the members */
 	for (int i = 0; i < gc->n; i++)
-		m[i] = r5t_read_member(t.paths[i], 4 * MB, msize);
+		m[i] = r5t_read_member(t.paths[i], r5t_data_offset(t.paths[i]), msize);
 	uint64_t rows = msize / gc->chunk, c = 0;
 	for (uint64_t r = 0; r < rows; r++)
 		for (uint32_t d = 0; d < (uint32_t)gc->n - 1; d++, c++) {
@@ -192,7 +192,7 @@ Test(engine, sequential_writes_merge_member_io, .timeout = 120)
 	r5t_stop(&t);
 
 	for (int i = 0; i < 4; i++)
-		m[i] = r5t_read_member(t.paths[i], 4 * MB, msize);
+		m[i] = r5t_read_member(t.paths[i], r5t_data_offset(t.paths[i]), msize);
 	for (uint64_t o = 0; o < msize; o++)
 		cr_assert_eq(m[0][o] ^ m[1][o] ^ m[2][o] ^ m[3][o], 0, "parity mismatch at %llu",
 			     (unsigned long long)o);

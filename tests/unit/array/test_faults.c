@@ -139,8 +139,8 @@ Test(faults, degraded_write_then_recovery_equals_healthy, .timeout = 180)
 
 	/* bit-identical data areas, member by member */
 	for (int i = 0; i < 4; i++) {
-		uint8_t *mh = r5t_read_member(h.path[i], 4 * MB, msize);
-		uint8_t *md = r5t_read_member(d.path[i], 4 * MB, msize);
+		uint8_t *mh = r5t_read_member(h.path[i], r5t_data_offset(h.path[i]), msize);
+		uint8_t *md = r5t_read_member(d.path[i], r5t_data_offset(d.path[i]), msize);
 
 		cr_assert(!memcmp(mh, md, msize), "member %d differs after recovery", i);
 		free(mh);
@@ -323,7 +323,7 @@ ParameterizedTest(struct fault_case *fc, faults, one_faulty_member, .timeout = 1
 	const uint64_t msize = 2 * MB, isize = 3 * msize;
 	uint8_t *shadow = malloc(isize), *buf = malloc(isize);
 	uint64_t seed = r5t_seed();
-	struct r5_fault_spec spec = { fc->ops, fc->error, fc->after, 1000000, 1 };
+	struct r5_fault_spec spec = { .ops = fc->ops, .error = fc->error, .after_calls = fc->after, .rate_ppm = 1000000, .seed = 1 };
 	char err[256];
 
 	cr_log_info("case: %s", fc->name);
@@ -368,7 +368,7 @@ Test(faults, second_failure_fails_safe, .timeout = 120)
 	uint8_t *shadow = malloc(isize), *buf = malloc(isize);
 	uint64_t seed = r5t_seed();
 	/* writes fail on a second member: that member fails, and the array */
-	struct r5_fault_spec spec = { R5_FAULT_WRITE, EIO, 0, 1000000, 1 };
+	struct r5_fault_spec spec = { .ops = R5_FAULT_WRITE, .error = EIO, .rate_ppm = 1000000, .seed = 1 };
 	char err[256];
 
 	r5t_create(&t, 4, 16 * KB, R5_LAYOUT_LEFT_SYMMETRIC, msize);
@@ -413,7 +413,7 @@ Test(faults, read_error_while_degraded_fails_request_only, .timeout = 60)
 	const uint64_t msize = 2 * MB, isize = 3 * msize;
 	uint8_t *shadow = malloc(isize), *buf = malloc(isize);
 	uint64_t seed = r5t_seed();
-	struct r5_fault_spec spec = { R5_FAULT_READ, EIO, 0, 1000000, 1 };
+	struct r5_fault_spec spec = { .ops = R5_FAULT_READ, .error = EIO, .rate_ppm = 1000000, .seed = 1 };
 
 	r5t_create(&t, 4, 16 * KB, R5_LAYOUT_LEFT_SYMMETRIC, msize);
 	r5t_start(&t, 0xf, &eo);
@@ -426,7 +426,7 @@ Test(faults, read_error_while_degraded_fails_request_only, .timeout = 60)
 	cr_assert_eq(r5_members_nr_failed(t.a->members), 1, "a read error failed the array");
 	cr_assert(r5_members_ok(t.a->members, 3));
 	/* the member recovers: reads work again */
-	struct r5_fault_spec none = { 0, 0, 0, 0, 1 };
+	struct r5_fault_spec none = { .seed = 1 };
 	cr_assert_eq(r5_member_faulty_set(r5_members_member(t.a->members, 3), &none), 0);
 	cr_assert_eq(r5_array_read(t.a, buf, isize, 0), (ssize_t)isize);
 	cr_assert(!memcmp(buf, shadow, isize));

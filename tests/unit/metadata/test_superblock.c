@@ -14,6 +14,7 @@
 
 #include "raid5fs/array.h"
 #include "raid5fs/member.h"
+#include "raid5fs/checksum.h"
 #include "raid5fs/superblock.h"
 #include "raid5fs/util.h"
 
@@ -133,7 +134,7 @@ Test(sb, init_defaults)
 
 	r5_sb_init(&sb, uuid, &g, 2);
 	r5_sb_init(&sb2, uuid, &g, 2);
-	cr_assert_eq(sb.version, 1);
+	cr_assert_eq(sb.version, R5_SB_VERSION);
 	cr_assert_eq(sb.events, 1);
 	cr_assert_eq(sb.generation, 0);
 	cr_assert_eq(sb.state, R5_STATE_CLEAN);
@@ -212,7 +213,7 @@ Test(sb, encoding_is_the_documented_byte_layout)
 	r5_sb_encode(&a, buf);
 	cr_assert_arr_eq(buf, "R5FS", 4);
 	cr_assert_eq(rd32(buf + 0), R5_SB_MAGIC);
-	cr_assert_eq(rd32(buf + 4), 1);
+	cr_assert_eq(rd32(buf + 4), R5_SB_VERSION);
 	cr_assert_eq(buf[8], 0xa0);
 	cr_assert_eq(buf[23], 0xaf);
 	cr_assert_eq(buf[24], 0x10);
@@ -287,7 +288,7 @@ Test(sb, wrong_magic_and_version)
 	cr_assert_eq(r5_sb_decode(buf, sizeof(buf), &b), R5_SB_BAD_MAGIC);
 
 	r5_sb_encode(&a, buf);
-	wr32(buf + 4, 2);
+	wr32(buf + 4, R5_SB_VERSION + 1);
 	reseal(buf);
 	cr_assert_eq(r5_sb_decode(buf, sizeof(buf), &b), R5_SB_BAD_VERSION);
 	wr32(buf + 4, 0);
@@ -754,7 +755,9 @@ Test(create, happy_path)
 		uint8_t *bytes;
 
 		cr_assert_eq(stat(paths[i], &st), 0);
-		cr_assert_eq((uint64_t)st.st_size, R5_DATA_OFFSET + 2 * MiB);
+		/* crc32c by default: 2 MiB of data need 512 entries, one
+		 * table page, in a 64 KiB aligned table after the reserved area */
+		cr_assert_eq((uint64_t)st.st_size, R5_DATA_OFFSET + 64 * 1024 + 2 * MiB);
 		load_file(paths[i], sb[i]);
 		cr_assert_eq(sb[i][0].generation, 2);
 		cr_assert_eq(sb[i][1].generation, 1);
@@ -765,8 +768,12 @@ Test(create, happy_path)
 			cr_assert_eq(s->nr_members, 4);
 			cr_assert_eq(s->chunk_size, 16384);
 			cr_assert_eq(s->layout, R5_LAYOUT_LEFT_ASYMMETRIC);
-			cr_assert_eq(s->data_offset, R5_DATA_OFFSET);
+			cr_assert_eq(s->data_offset, R5_DATA_OFFSET + 64 * 1024);
 			cr_assert_eq(s->data_size, 2 * MiB);
+			cr_assert_eq(s->version, R5_SB_VERSION);
+			cr_assert_eq(s->csum_alg, R5_CSUM_CRC32C);
+			cr_assert_eq(s->csum_offset, R5_CSUM_OFFSET);
+			cr_assert_eq(s->csum_size, 64 * 1024);
 			cr_assert_eq(s->events, 1);
 			cr_assert_eq(s->state, R5_STATE_CLEAN);
 			cr_assert_eq(s->resync_offset, R5_OFFSET_DONE);
@@ -803,8 +810,10 @@ Test(create, defaults_and_size_from_existing_files)
 
 		cr_assert_geq(fd, 0);
 		cr_assert_eq(write(fd, "junk", 4), 4);
-		/* sizes 4M + 300K, +200K, +999K: smallest data area 200K -> 192K */
-		cr_assert_eq(ftruncate(fd, (off_t)(R5_DATA_OFFSET + (i == 1 ? 200 : i ? 999 : 300) * 1024)), 0);
+		/* sizes 4M + 64K (the smallest crc32c table) + 300K, +200K,
+		 * +999K: smallest data area 200K -> 192K */
+		cr_assert_eq(ftruncate(fd, (off_t)(R5_DATA_OFFSET + 64 * 1024 +
+						   (i == 1 ? 200 : i ? 999 : 300) * 1024)), 0);
 		close(fd);
 	}
 	o.chunk_size = 65536;
@@ -816,7 +825,7 @@ Test(create, defaults_and_size_from_existing_files)
 		size_t len;
 		uint8_t *bytes = slurp(paths[2], &len);
 
-		cr_assert_eq(len, R5_DATA_OFFSET + 192 * 1024, "forced file resized");
+		cr_assert_eq(len, R5_DATA_OFFSET + 64 * 1024 + 192 * 1024, "forced file resized");
 		for (size_t b = 2 * R5_SB_SIZE; b < len; b++)
 			if (bytes[b] != 0)
 				cr_assert_fail("stale byte at %zu", b);

@@ -221,7 +221,7 @@ Test(stripe_cache, concurrent_writers_to_one_stripe_lose_nothing, .timeout = 120
 	uint64_t msize = 4 * MB;
 	uint8_t *m[4];
 	for (int i = 0; i < 4; i++)
-		m[i] = r5t_read_member(t.paths[i], 4 * MB, msize);
+		m[i] = r5t_read_member(t.paths[i], r5t_data_offset(t.paths[i]), msize);
 	for (uint64_t o = 0; o < msize; o++)
 		cr_assert_eq(m[0][o] ^ m[1][o] ^ m[2][o] ^ m[3][o], 0, "parity mismatch at %llu",
 			     (unsigned long long)o);

@@ -1,0 +1,418 @@
+/* csum_table.c - one member's checksum table in memory (csum_table.h;
+ * the on-disk format is in include/raid5fs/checksum.h). */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csum_table.h"
+#include "locks.h"
+
+enum page_state {
+	PAGE_ABSENT = 0,
+	PAGE_CLEAN,
+	PAGE_DIRTY,
+	PAGE_DAMAGED,
+};
+
+struct r5_csum_table {
+	struct r5_member *m; /* where the pages live; not owned */
+	struct r5_csum *cs;  /* owned */
+	uint64_t offset;     /* member offset of page 0 */
+	uint64_t nblocks, npages;
+	uint32_t esize, per_page;
+
+	pthread_mutex_t lock;  /* protects everything below */
+	uint8_t **pages;       /* npages; NULL while absent */
+	uint8_t *state;        /* enum page_state per page */
+	uint64_t **known;      /* damaged pages: bitmap of entries set since */
+	uint64_t *dirty;       /* indices of dirty pages (each once) */
+	uint64_t ndirty, dirty_cap;
+	uint64_t nloaded;
+
+	pthread_mutex_t flush_lock; /* one flush at a time */
+};
+
+/* ---- page encoding ---- */
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+void
+r5_csum_page_seal(uint8_t *page, uint64_t index)
+{
+	put32(page + 4080, R5_CSUM_PAGE_MAGIC);
+	for (int i = 0; i < 8; i++)
+		page[4084 + i] = (uint8_t)(index >> (8 * i));
+	put32(page + 4092, r5_crc32c(0, page, 4092));
+}
+
+static bool
+page_sealed(const uint8_t *page, uint64_t index)
+{
+	uint64_t got = 0;
+
+	for (int i = 7; i >= 0; i--)
+		got = got << 8 | page[4084 + i];
+	return get32(page + 4080) == R5_CSUM_PAGE_MAGIC && got == index &&
+	       get32(page + 4092) == r5_crc32c(0, page, 4092);
+}
+
+static bool
+all_zero(const uint8_t *p, size_t len)
+{
+	return p[0] == 0 && memcmp(p, p + 1, len - 1) == 0;
+}
+
+/* ---- open / close ---- */
+
+int
+r5_csum_table_open(struct r5_member *m, const struct r5_superblock *sb, struct r5_csum *cs,
+		   struct r5_csum_table **out)
+{
+	struct r5_csum_table *t;
+
+	*out = NULL;
+	if (sb->csum_alg == R5_CSUM_NONE || r5_csum_alg(cs) != sb->csum_alg ||
+	    sb->csum_size < r5_csum_table_bytes(sb->csum_alg, sb->data_size)) {
+		r5_csum_destroy(cs);
+		return -EINVAL;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		r5_csum_destroy(cs);
+		return -ENOMEM;
+	}
+	t->m = m;
+	t->cs = cs;
+	t->offset = sb->csum_offset;
+	t->esize = r5_csum_entry_size(sb->csum_alg);
+	t->per_page = r5_csum_per_page(sb->csum_alg);
+	t->nblocks = sb->data_size / R5_CSUM_BLOCK;
+	t->npages = (t->nblocks + t->per_page - 1) / t->per_page;
+	t->pages = calloc(t->npages ? t->npages : 1, sizeof(*t->pages));
+	t->state = calloc(t->npages ? t->npages : 1, 1);
+	t->known = calloc(t->npages ? t->npages : 1, sizeof(*t->known));
+	if (!t->pages || !t->state || !t->known) {
+		r5_csum_table_close(t);
+		return -ENOMEM;
+	}
+	r5_mutex_init(&t->lock);
+	r5_mutex_init(&t->flush_lock);
+	*out = t;
+	return 0;
+}
+
+void
+r5_csum_table_close(struct r5_csum_table *t)
+{
+	if (!t)
+		return;
+	for (uint64_t p = 0; t->pages && p < t->npages; p++) {
+		free(t->pages[p]);
+		free(t->known[p]);
+	}
+	if (t->state) {
+		r5_mutex_destroy(&t->lock);
+		r5_mutex_destroy(&t->flush_lock);
+	}
+	free(t->pages);
+	free(t->state);
+	free(t->known);
+	free(t->dirty);
+	r5_csum_destroy(t->cs);
+	free(t);
+}
+
+/* ---- pages ---- */
+
+static int
+mark_dirty(struct r5_csum_table *t, uint64_t p)
+{
+	if (t->state[p] == PAGE_DIRTY)
+		return 0;
+	if (t->ndirty == t->dirty_cap) {
+		uint64_t cap = t->dirty_cap ? 2 * t->dirty_cap : 64;
+		uint64_t *d = realloc(t->dirty, cap * sizeof(*d));
+
+		if (!d)
+			return -ENOMEM;
+		t->dirty = d;
+		t->dirty_cap = cap;
+	}
+	t->dirty[t->ndirty++] = p;
+	t->state[p] = PAGE_DIRTY;
+	return 0;
+}
+
+/* Entries of a never-written page: those of zero blocks. */
+static int
+fill_zero_page(struct r5_csum_table *t, uint64_t p, uint8_t *page)
+{
+	static const uint8_t zeros[R5_CSUM_BLOCK];
+
+	for (uint32_t k = 0; k < t->per_page; k++) {
+		uint64_t b = p * t->per_page + k;
+
+		if (b >= t->nblocks)
+			break;
+		if (r5_csum_block(t->cs, b, zeros, page + (size_t)k * t->esize) < 0)
+			return -EIO;
+	}
+	return 0;
+}
+
+/* Page p in memory; lock held (kept while reading it from the member). */
+static int
+page_get(struct r5_csum_table *t, uint64_t p, uint8_t **out)
+{
+	uint8_t *page = t->pages[p];
+	int ret;
+
+	if (page) {
+		*out = page;
+		return 0;
+	}
+	page = aligned_alloc(64, R5_CSUM_PAGE);
+	if (!page)
+		return -ENOMEM;
+	ret = r5_member_read(t->m, page, R5_CSUM_PAGE, t->offset + p * R5_CSUM_PAGE);
+	if (ret < 0) {
+		free(page);
+		return ret;
+	}
+	if (all_zero(page, R5_CSUM_PAGE)) {
+		ret = fill_zero_page(t, p, page);
+		if (ret < 0) {
+			free(page);
+			return ret;
+		}
+		t->state[p] = PAGE_CLEAN;
+	} else if (page_sealed(page, p)) {
+		t->state[p] = PAGE_CLEAN;
+	} else {
+		t->known[p] = calloc((t->per_page + 63) / 64, sizeof(uint64_t));
+		if (!t->known[p]) {
+			free(page);
+			return -ENOMEM;
+		}
+		t->state[p] = PAGE_DAMAGED;
+	}
+	t->pages[p] = page;
+	t->nloaded++;
+	*out = page;
+	return 0;
+}
+
+/* ---- verify / update ---- */
+
+/* Calls fn for each block of the vector with its data and block number;
+ * stops at the first non-zero return. */
+static int
+for_each_block(const struct r5_csum_table *t, const struct iovec *iov, int iovcnt, uint64_t off,
+	       int (*fn)(struct r5_csum_table *, uint64_t, const uint8_t *, void *), void *arg)
+{
+	uint64_t b = off / R5_CSUM_BLOCK;
+
+	if (off % R5_CSUM_BLOCK)
+		return -EINVAL;
+	for (int i = 0; i < iovcnt; i++) {
+		const uint8_t *p = iov[i].iov_base;
+
+		if (iov[i].iov_len % R5_CSUM_BLOCK)
+			return -EINVAL;
+		for (size_t done = 0; done < iov[i].iov_len; done += R5_CSUM_BLOCK, b++) {
+			if (b >= t->nblocks)
+				return -EINVAL;
+			int ret = fn((struct r5_csum_table *)t, b, p + done, arg);
+
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+struct verify_arg {
+	uint64_t bad; /* first bad block, UINT64_MAX if none */
+};
+
+static int
+verify_block(struct r5_csum_table *t, uint64_t b, const uint8_t *data, void *arg)
+{
+	struct verify_arg *va = arg;
+	uint8_t want[R5_CSUM_MAX_ENTRY], *page;
+	const uint64_t p = b / t->per_page;
+	const uint32_t k = (uint32_t)(b % t->per_page);
+	bool known = false;
+	int ret;
+
+	r5_mutex_lock(&t->lock);
+	ret = page_get(t, p, &page);
+	if (ret == 0) {
+		known = t->state[p] != PAGE_DAMAGED || (t->known[p][k / 64] >> (k % 64) & 1);
+		memcpy(want, page + (size_t)k * t->esize, t->esize);
+	}
+	r5_mutex_unlock(&t->lock);
+	if (ret < 0)
+		return ret == -ENOMEM ? ret : -EIO;
+
+	uint8_t got[R5_CSUM_MAX_ENTRY];
+
+	if (r5_csum_block(t->cs, b, data, got) < 0)
+		return -EIO;
+	if ((!known || memcmp(got, want, t->esize) != 0) && va->bad == UINT64_MAX)
+		va->bad = b;
+	return 0;
+}
+
+int
+r5_csum_table_verify(struct r5_csum_table *t, const struct iovec *iov, int iovcnt, uint64_t off,
+		     uint64_t *bad)
+{
+	struct verify_arg va = { .bad = UINT64_MAX };
+	int ret = for_each_block(t, iov, iovcnt, off, verify_block, &va);
+
+	if (ret < 0)
+		return ret;
+	if (va.bad == UINT64_MAX)
+		return 0;
+	if (bad)
+		*bad = va.bad * R5_CSUM_BLOCK;
+	return -EBADMSG;
+}
+
+static int
+update_block(struct r5_csum_table *t, uint64_t b, const uint8_t *data, void *arg)
+{
+	uint8_t entry[R5_CSUM_MAX_ENTRY], *page;
+	const uint64_t p = b / t->per_page;
+	const uint32_t k = (uint32_t)(b % t->per_page);
+	int ret;
+
+	(void)arg;
+	if (r5_csum_block(t->cs, b, data, entry) < 0)
+		return -EIO;
+	r5_mutex_lock(&t->lock);
+	ret = page_get(t, p, &page);
+	if (ret == 0) {
+		memcpy(page + (size_t)k * t->esize, entry, t->esize);
+		if (t->state[p] == PAGE_DAMAGED) {
+			uint64_t *kn = t->known[p];
+			uint32_t set = 0;
+
+			kn[k / 64] |= 1ull << (k % 64);
+			for (uint32_t i = 0; i < t->per_page; i++)
+				set += (uint32_t)(kn[i / 64] >> (i % 64) & 1);
+			/* the last block of the table may leave a page short */
+			uint64_t want = t->nblocks - p * t->per_page;
+
+			if (set >= (want < t->per_page ? want : t->per_page)) {
+				free(kn);
+				t->known[p] = NULL;
+				t->state[p] = PAGE_CLEAN; /* mark_dirty makes it dirty */
+				ret = mark_dirty(t, p);
+			}
+		} else {
+			ret = mark_dirty(t, p);
+		}
+	}
+	r5_mutex_unlock(&t->lock);
+	return ret < 0 ? (ret == -ENOMEM ? ret : -EIO) : 0;
+}
+
+int
+r5_csum_table_update(struct r5_csum_table *t, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	return for_each_block(t, iov, iovcnt, off, update_block, NULL);
+}
+
+/* ---- flush ---- */
+
+int
+r5_csum_table_flush(struct r5_csum_table *t)
+{
+	uint64_t *list, n;
+	uint8_t *copy;
+	int ret = 0;
+
+	r5_mutex_lock(&t->flush_lock);
+	r5_mutex_lock(&t->lock);
+	n = t->ndirty;
+	if (n == 0) {
+		r5_mutex_unlock(&t->lock);
+		r5_mutex_unlock(&t->flush_lock);
+		return 0;
+	}
+	list = malloc(n * sizeof(*list));
+	copy = malloc(n * R5_CSUM_PAGE);
+	if (!list || !copy) {
+		r5_mutex_unlock(&t->lock);
+		r5_mutex_unlock(&t->flush_lock);
+		free(list);
+		free(copy);
+		return -ENOMEM;
+	}
+	/* Take the pages as they are now; a change after this dirties the
+	 * page again for the next flush. */
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t p = t->dirty[i];
+
+		list[i] = p;
+		memcpy(copy + i * R5_CSUM_PAGE, t->pages[p], R5_CSUM_PAGE);
+		t->state[p] = PAGE_CLEAN;
+	}
+	t->ndirty = 0;
+	r5_mutex_unlock(&t->lock);
+
+	for (uint64_t i = 0; i < n; i++) {
+		uint8_t *page = copy + i * R5_CSUM_PAGE;
+
+		r5_csum_page_seal(page, list[i]);
+		int r = r5_member_write(t->m, page, R5_CSUM_PAGE, t->offset + list[i] * R5_CSUM_PAGE);
+
+		if (r < 0) {
+			ret = r;
+			r5_mutex_lock(&t->lock);
+			if (t->state[list[i]] == PAGE_CLEAN && mark_dirty(t, list[i]) < 0)
+				ret = -ENOMEM;
+			r5_mutex_unlock(&t->lock);
+		}
+	}
+	r5_mutex_unlock(&t->flush_lock);
+	free(list);
+	free(copy);
+	return ret;
+}
+
+uint64_t
+r5_csum_table_dirty_pages(struct r5_csum_table *t)
+{
+	uint64_t n;
+
+	r5_mutex_lock(&t->lock);
+	n = t->ndirty;
+	r5_mutex_unlock(&t->lock);
+	return n;
+}
+
+uint64_t
+r5_csum_table_memory(struct r5_csum_table *t)
+{
+	uint64_t n;
+
+	r5_mutex_lock(&t->lock);
+	n = t->nloaded * R5_CSUM_PAGE;
+	r5_mutex_unlock(&t->lock);
+	return n + t->npages * (sizeof(*t->pages) + 1 + sizeof(*t->known));
+}
