@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "array_internal.h"
+#include "raid5fs/checksum.h"
 #include "raid5fs/util.h"
 
 struct r5_out {
@@ -110,6 +111,31 @@ ull(uint64_t v)
 	return (unsigned long long)v;
 }
 
+/* "bad_blocks": the blocks that failed their checksum since mount (the
+ * last R5_STATUS_BAD_BLOCKS of them), and how many there were in all. */
+#define R5_STATUS_BAD_BLOCKS 32
+static void
+r5_status_bad_blocks_json(struct r5_array *a, struct r5_out *o)
+{
+	struct r5_bad_block bad[R5_STATUS_BAD_BLOCKS];
+	uint32_t n;
+	uint64_t total = r5_members_bad_blocks(a->members, bad, R5_STATUS_BAD_BLOCKS, &n);
+
+	r5_out(o, "  \"bad_blocks_total\": %llu,\n  \"bad_blocks\": [", ull(total));
+	for (uint32_t i = 0; i < n; i++) {
+		r5_out(o, "%s\n    {\"slot\": %u, \"member_offset\": %llu, \"image_offset\": ",
+		       i ? "," : "", bad[i].slot, ull(bad[i].member_offset));
+		if (bad[i].image_offset == UINT64_MAX)
+			r5_out(o, "null");
+		else
+			r5_out(o, "%llu", ull(bad[i].image_offset));
+		r5_out(o, ", \"parity\": %s, \"healed\": %s}",
+		       bad[i].image_offset == UINT64_MAX ? "true" : "false",
+		       bad[i].healed ? "true" : "false");
+	}
+	r5_out(o, "%s],\n", n ? "\n  " : "");
+}
+
 int
 r5_array_status_json(struct r5_array *a, char *buf, size_t len)
 {
@@ -131,10 +157,12 @@ r5_array_status_json(struct r5_array *a, char *buf, size_t len)
 	       r5_bitmap_needs_resync(a->bitmap) ? "true" : "false",
 	       ull(r5_members_events(a->members)));
 	r5_out(&o, "  \"size_bytes\": %llu,\n  \"nr_members\": %u,\n  \"chunk_size\": %u,\n"
-		   "  \"layout\": \"%s\",\n  \"member_data_size\": %llu,\n  \"data_offset\": %llu,\n",
+		   "  \"layout\": \"%s\",\n  \"member_data_size\": %llu,\n  \"data_offset\": %llu,\n"
+		   "  \"checksum\": \"%s\",\n",
 	       ull(r5_array_size(a)), a->geo.nr_members, a->geo.chunk_size,
 	       r5_layout_name(a->geo.layout), ull(a->geo.member_data_size),
-	       ull(r5_members_data_offset(a->members)));
+	       ull(r5_members_data_offset(a->members)),
+	       r5_csum_alg_name(r5_members_csum_alg(a->members)));
 	r5_out(&o, "  \"members\": [\n");
 	for (uint32_t s = 0; s < a->geo.nr_members; s++) {
 		r5_members_slot_info(a->members, s, &si);
@@ -142,14 +170,16 @@ r5_array_status_json(struct r5_array *a, char *buf, size_t len)
 		r5_out_json_str(&o, si.path);
 		r5_out(&o, ", \"state\": \"%s\", \"reads\": %llu, \"writes\": %llu, "
 			   "\"read_bytes\": %llu, \"write_bytes\": %llu, \"read_errors\": %llu, "
-			   "\"write_errors\": %llu, \"reason\": ",
+			   "\"write_errors\": %llu, \"checksum_errors\": %llu, "
+			   "\"checksum_healed\": %llu, \"reason\": ",
 		       r5_slot_state_name(si.state), ull(si.reads), ull(si.writes),
 		       ull(si.read_bytes), ull(si.write_bytes), ull(si.read_errors),
-		       ull(si.write_errors));
+		       ull(si.write_errors), ull(si.csum_errors), ull(si.csum_healed));
 		r5_out_json_str(&o, si.reason);
 		r5_out(&o, "}%s\n", s + 1 < a->geo.nr_members ? "," : "");
 	}
 	r5_out(&o, "  ],\n");
+	r5_status_bad_blocks_json(a, &o);
 	r5_sync_snapshot(a, &sn);
 	r5_out(&o, "  \"sync\": {\"action\": \"%s\", \"progress\": %.4f, \"done_bytes\": %llu, "
 		   "\"total_bytes\": %llu, \"rate_bytes_per_s\": %llu, \"eta_s\": ",
@@ -208,9 +238,10 @@ r5_array_status_text(struct r5_array *a, char *buf, size_t len)
 	       r5_members_array_state(a->members) == R5_STATE_ACTIVE ? ", active (writes not yet clean)"
 								      : ", clean",
 	       r5_bitmap_needs_resync(a->bitmap) ? ", needs resync (unclean stop)" : "");
-	r5_out(&o, "  geometry: %u members, %s chunks, %s, %s per member\n", a->geo.nr_members,
-	       r5_format_size(a->geo.chunk_size, sz, sizeof(sz)), r5_layout_name(a->geo.layout),
-	       r5_format_size(a->geo.member_data_size, msz, sizeof(msz)));
+	r5_out(&o, "  geometry: %u members, %s chunks, %s, %s per member, checksums %s\n",
+	       a->geo.nr_members, r5_format_size(a->geo.chunk_size, sz, sizeof(sz)),
+	       r5_layout_name(a->geo.layout), r5_format_size(a->geo.member_data_size, msz, sizeof(msz)),
+	       r5_csum_alg_name(r5_members_csum_alg(a->members)));
 	r5_out(&o, "  image:    %s (%llu bytes)\n", r5_format_size(r5_array_size(a), sz, sizeof(sz)),
 	       ull(r5_array_size(a)));
 	r5_out(&o, "  events:   %llu\n", ull(r5_members_events(a->members)));
@@ -240,9 +271,12 @@ r5_array_status_text(struct r5_array *a, char *buf, size_t len)
 	r5_out(&o, "  members:\n");
 	for (uint32_t s = 0; s < a->geo.nr_members; s++) {
 		r5_members_slot_info(a->members, s, &si);
-		r5_out(&o, "    %2u  %-8s %s  (reads %llu, writes %llu, errors %llu)", s,
-		       r5_slot_state_name(si.state), si.path[0] ? si.path : "-", ull(si.reads),
-		       ull(si.writes), ull(si.read_errors + si.write_errors));
+		r5_out(&o, "    %2u  %-8s %s  (reads %llu, writes %llu, errors %llu, checksum errors %llu",
+		       s, r5_slot_state_name(si.state), si.path[0] ? si.path : "-", ull(si.reads),
+		       ull(si.writes), ull(si.read_errors + si.write_errors), ull(si.csum_errors));
+		if (si.csum_errors)
+			r5_out(&o, ", %llu healed", ull(si.csum_healed));
+		r5_out(&o, ")");
 		if (si.state != R5_SLOT_IN_SYNC && si.state != R5_SLOT_REBUILDING)
 			r5_out(&o, " - %s", si.reason);
 		r5_out(&o, "\n");

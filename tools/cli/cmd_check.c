@@ -14,25 +14,59 @@ check_help(const char *name)
 {
 	if (strcmp(name, "check") == 0)
 		printf("Usage: raid5fs check [--wait] MOUNTPOINT\n"
-		       "Start a scrub: read every stripe and verify its parity, counting\n"
-		       "mismatches (in 512-byte sectors, as md's mismatch_cnt). Nothing is\n"
-		       "rewritten; 'raid5fs repair' rewrites the parity that does not match.\n"
+		       "Start a scrub: read every stripe, verify every block's checksum and\n"
+		       "the parity, counting mismatches (in 512-byte sectors, as md's\n"
+		       "mismatch_cnt). Nothing is rewritten; 'raid5fs repair' rewrites the\n"
+		       "blocks that fail their checksum and the parity that does not match.\n"
 		       "Needs a non-degraded array; 'raid5fs idle' stops it.\n\n"
 		       "  -w, --wait   wait until it ends, showing its progress, then print\n"
-		       "               \"mismatch_count: N\". Exit 0 when the check ran to the\n"
+		       "               \"mismatch_count: N\" and the members whose blocks failed\n"
+		       "               their checksum since the mount (a check counts them, it\n"
+		       "               rewrites nothing). Exit 0 when the check ran to the\n"
 		       "               end, also when it found mismatches (then a warning is\n"
 		       "               printed on stderr); 1 when it failed or was interrupted\n"
 		       "  -h, --help   this help\n");
 	else
 		printf("Usage: raid5fs repair [--wait] MOUNTPOINT\n"
-		       "Like 'raid5fs check', but parity that does not match the data is\n"
-		       "rewritten from the data. Needs a non-degraded array; 'raid5fs idle'\n"
-		       "stops it.\n\n"
+		       "Like 'raid5fs check', but a block that fails its checksum is rebuilt\n"
+		       "from the other members and rewritten, and parity that does not match\n"
+		       "the data is rewritten from the data. Needs a non-degraded array;\n"
+		       "'raid5fs idle' stops it.\n\n"
 		       "  -w, --wait   wait until it ends, showing its progress, then print\n"
-		       "               \"mismatch_count: N\" (the sectors rewritten). Exit 0\n"
+		       "               \"mismatch_count: N\" (the sectors rewritten) and the\n"
+		       "               members whose blocks failed their checksum. Exit 0\n"
 		       "               when the repair ran to the end, 1 when it failed or was\n"
 		       "               interrupted\n"
 		       "  -h, --help   this help\n");
+}
+
+/* The members whose blocks failed their checksum since the mount, one line
+ * each (the blocks are in status --json, "bad_blocks"). */
+static void
+check_print_checksum_errors(const char *json)
+{
+	uint64_t n = 0, errors, healed, total = 0;
+	char key[64], path[4096];
+
+	if (!cli_json_u64(json, "nr_members", &n))
+		return;
+	for (uint64_t s = 0; s < n; s++) {
+		snprintf(key, sizeof(key), "members.%llu.checksum_errors", (unsigned long long)s);
+		if (!cli_json_u64(json, key, &errors) || errors == 0)
+			continue;
+		snprintf(key, sizeof(key), "members.%llu.checksum_healed", (unsigned long long)s);
+		if (!cli_json_u64(json, key, &healed))
+			healed = 0;
+		snprintf(key, sizeof(key), "members.%llu.path", (unsigned long long)s);
+		if (cli_json_get(json, key, path, sizeof(path)) != 1)
+			path[0] = '\0';
+		printf("checksum errors: member %llu (%s): %llu blocks, %llu healed\n",
+		       (unsigned long long)s, path, (unsigned long long)errors,
+		       (unsigned long long)healed);
+		total += errors;
+	}
+	if (total == 0)
+		printf("checksum errors: none\n");
 }
 
 /* The final status after the wait. */
@@ -49,6 +83,7 @@ check_result(const char *name, const char *mnt, const char *json)
 	if (!cli_json_u64(json, "mismatch_count", &mismatches))
 		return cli_error(mnt, "status.json has no mismatch_count");
 	printf("mismatch_count: %llu\n", (unsigned long long)mismatches);
+	check_print_checksum_errors(json);
 	if (fflush(stdout) != 0)
 		return cli_error("stdout", "write error");
 	if (strcmp(last_action, name) != 0)

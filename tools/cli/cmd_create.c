@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "raid5fs/array.h"
+#include "raid5fs/checksum.h"
 #include "raid5fs/layout.h"
 #include "raid5fs/member.h"
 #include "raid5fs/superblock.h"
@@ -25,6 +26,11 @@ create_help(void)
 	       "  -s, --size SIZE     data size of each member (like mdadm --size); needed\n"
 	       "                      when files are created, else taken from the smallest file\n"
 	       "  -n, --name NAME     array name (at most %u bytes)\n"
+	       "  -C, --checksum ALG  per-block checksums: crc32c (default), sha256,\n"
+	       "                      hmac-sha256 (keyed: members on storage you do not\n"
+	       "                      control cannot be changed undetected) or none\n"
+	       "  -k, --key-file FILE hmac-sha256's key (16 to 4096 bytes, e.g. from\n"
+	       "                      head -c 32 /dev/urandom); needed at every mount too\n"
 	       "  -f, --force         reuse files that already hold data or a raid5fs member\n"
 	       "  -h, --help          this help\n\n"
 	       "SIZE takes K, M, G, T suffixes (binary). The image is (N-1) x the member size.\n"
@@ -54,12 +60,13 @@ create_summary(const char *path, int n)
 	r5_member_close(&m);
 	r5_sb_geometry(&sb, &g);
 	r5_uuid_format(sb.array_uuid, uuid);
-	printf("raid5fs: created array %s%s%s%s: %u members, chunk %s, %s, member data %s, image %s\n",
+	printf("raid5fs: created array %s%s%s%s: %u members, chunk %s, %s, member data %s, image %s, checksums %s\n",
 	       uuid, sb.name[0] ? " (" : "", sb.name, sb.name[0] ? ")" : "", g.nr_members,
 	       r5_format_size(g.chunk_size, chunk, sizeof(chunk)),
 	       r5_layout_name(g.layout) ? r5_layout_name(g.layout) : "?",
 	       r5_format_size(g.member_data_size, msize, sizeof(msize)),
-	       r5_format_size(r5_geometry_image_size(&g), isize, sizeof(isize)));
+	       r5_format_size(r5_geometry_image_size(&g), isize, sizeof(isize)),
+	       r5_csum_alg_name(sb.csum_alg) ? r5_csum_alg_name(sb.csum_alg) : "?");
 }
 
 int
@@ -70,6 +77,8 @@ cmd_create(int argc, char **argv)
 		{ "layout", required_argument, NULL, 'l' },
 		{ "size", required_argument, NULL, 's' },
 		{ "name", required_argument, NULL, 'n' },
+		{ "checksum", required_argument, NULL, 'C' },
+		{ "key-file", required_argument, NULL, 'k' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -81,7 +90,7 @@ cmd_create(int argc, char **argv)
 
 	opterr = 0;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+:c:l:s:n:fh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:c:l:s:n:C:k:fh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			if (cli_parse_size("create", "--chunk", optarg, &v) != 0)
@@ -104,6 +113,12 @@ cmd_create(int argc, char **argv)
 			break;
 		case 'n':
 			opts.name = optarg;
+			break;
+		case 'C':
+			opts.checksum = optarg; /* checked by create, with the rest */
+			break;
+		case 'k':
+			opts.key_file = optarg;
 			break;
 		case 'f':
 			opts.force = true;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "raid5fs/checksum.h"
 #include "raid5fs/layout.h"
 #include "raid5fs/member.h"
 #include "raid5fs/superblock.h"
@@ -109,6 +110,13 @@ examine_print(const char *path, const struct r5_superblock *sb)
 	       r5_format_size(sb->bitmap_region_size, h2, sizeof(h2)));
 	printf("%16s : offset %" PRIu64 ", size %s\n", "Reserved", sb->reserved_offset,
 	       r5_format_size(sb->reserved_size, h1, sizeof(h1)));
+	if (sb->csum_alg == R5_CSUM_NONE)
+		printf("%16s : none%s\n", "Checksums",
+		       sb->version < 2 ? " (format version 1, before per-block checksums)" : "");
+	else
+		printf("%16s : %s, table at offset %" PRIu64 ", size %s\n", "Checksums",
+		       r5_csum_alg_name(sb->csum_alg) ? r5_csum_alg_name(sb->csum_alg) : "unknown",
+		       sb->csum_offset, r5_format_size(sb->csum_size, h1, sizeof(h1)));
 	printf("%16s : 0x%x\n", "Flags", sb->flags);
 	printf("%16s :", "Roles");
 	for (i = 0; i < sb->nr_members && i < R5_MAX_MEMBERS; i++)

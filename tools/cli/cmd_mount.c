@@ -17,7 +17,7 @@
 static void
 mount_help(void)
 {
-	printf("Usage: raid5fs mount [-f] [--force] [-o OPTIONS] MEMBER... MOUNTPOINT\n"
+	printf("Usage: raid5fs mount [-f] [--force] [-k KEYFILE] [-o OPTIONS] MEMBER... MOUNTPOINT\n"
 	       "Assemble the array from its member files (any order) and show it as\n"
 	       "MOUNTPOINT/image; status and control live in MOUNTPOINT/.raid5fs/.\n"
 	       "Returns once the mount is ready, unless -f.\n\n"
@@ -26,6 +26,7 @@ mount_help(void)
 	       "                      degraded (md refuses it: the parity of the stripes\n"
 	       "                      being written may not match, so the missing member's\n"
 	       "                      data there may be wrong). Check the data afterwards\n"
+	       "  -k, --key-file FILE the key of an array made with --checksum hmac-sha256\n"
 	       "  -o, --options OPTS  comma-separated, may be repeated:\n"
 	       "        stripe_cache_size=N  stripe heads in the cache\n"
 	       "        strip_size=SIZE      bytes per member per stripe head\n"
@@ -132,6 +133,7 @@ cmd_mount(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "options", required_argument, NULL, 'o' },
 		{ "force", no_argument, NULL, 'F' },
+		{ "key-file", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -148,13 +150,16 @@ cmd_mount(int argc, char **argv)
 	r5_frontend_opts_init(&fo);
 	opterr = 0;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+:fo:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:fo:k:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			fo.foreground = true;
 			break;
 		case 'F':
 			eo.force = true;
+			break;
+		case 'k':
+			eo.key_file = optarg; /* read by assembly, before the daemon starts */
 			break;
 		case 'o':
 			if (strlen(optarg) >= MOUNT_OPTS_MAX)
