@@ -157,6 +157,13 @@ r5_stripe_sync(struct r5_cache *c, uint64_t sector, int action, int target)
 	sh->sync_target = (int8_t)target;
 	sh->sync_phase = 0;
 	sh->sync_mismatch = false;
+	/* A scrub looks at what the members hold, not at what the cache
+	 * remembers: clean pages are read again (dirty or busy ones are newer
+	 * than the members and are written back first anyway). */
+	if (action != R5_SYNC_RECOVER)
+		for (uint32_t i = 0; i < c->nr_members; i++)
+			if ((sh->dev[i].flags & (R5_UPTODATE | R5_DIRTY | R5_LOCKED)) == R5_UPTODATE)
+				sh->dev[i].flags &= ~R5_UPTODATE;
 	r5_set_bit(&sh->state, STRIPE_HANDLE);
 	r5_clear_bit(&sh->state, STRIPE_DELAYED);
 	r5_mutex_unlock(&sh->lock);

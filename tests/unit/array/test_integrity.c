@@ -560,3 +560,25 @@ Test(integrity, after_an_unclean_stop_the_data_wins_in_dirty_regions_only)
 	r5t_cleanup(&c.t);
 	teardown(&f);
 }
+
+/* A scrub reads what the members hold, not what the stripe cache
+ * remembers: damage made after the row was read (and cached) is found. */
+Test(integrity, check_reads_the_members_not_the_cache)
+{
+	struct fixture f;
+
+	setup(&f, NULL);
+	r5t_start(&f.t, (1u << N) - 1, NULL);
+	read_all_equal(&f, 64 * KB);
+	cr_assert_eq(r5_array_write(f.t.a, f.shadow, 64 * KB, 0), (ssize_t)(64 * KB)); /* cache row 0 */
+	cr_assert_eq(r5_array_flush(f.t.a), 0);
+	struct r5_location l = where(&f, 100);
+	damage(&f, l.member, l.member_offset);
+	run_sync(f.t.a, R5_SYNC_CHECK);
+	cr_assert_eq(csum_errors(&f, l.member), 1);
+	run_sync(f.t.a, R5_SYNC_REPAIR);
+	cr_assert_eq(csum_healed(&f, l.member), 1);
+	r5t_stop(&f.t);
+	members_consistent(&f);
+	teardown(&f);
+}
