@@ -8,7 +8,8 @@
 # found by check and healed by repair. hmac-sha256: a member edited by hand
 # is detected, a wrong key is refused in one line and nothing changes. And
 # the same damage with --checksum none comes back wrong (what the checks
-# are for).
+# are for). Member files are created 0600; create and mount warn about
+# existing ones that other users can read.
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/integration/lib_faults.sh
@@ -117,4 +118,22 @@ if r5_pattern check "$mnt2/image" $((seed + 2)) 0 32M 2>/dev/null; then
 	fail "with --checksum none the damage was not returned: this test could not fail"
 fi
 umount_array "$mnt2"
+
+# ---- 5. member files are private -------------------------------------------
+MEMBERS=()
+for i in 0 1 2; do
+	truncate -s 24M "$W/p$i"
+	chmod 644 "$W/p$i"
+	MEMBERS+=("$W/p$i")
+done
+err=$(r5 create --force "${MEMBERS[@]}" 2>&1 >/dev/null) || fail "create over 0644 files failed: $err"
+[[ $(grep -c 'can be read by other users' <<<"$err") -eq 3 ]] || fail "create does not warn about 0644 members: $err"
+mnt3=$W/mnt3
+mkdir -p "$mnt3"
+r5 mount "${MEMBERS[@]}" "$mnt3" 2>"$W/mount3.err" || fail "mount of 0644 members failed"
+adopt_mount "$mnt3"
+wait_mounted "$mnt3"
+[[ $(grep -c 'can be read by other users' "$W/mount3.err") -eq 3 ]] ||
+	fail "mount does not warn about 0644 members: $(cat "$W/mount3.err")"
+umount_array "$mnt3"
 log "ok"
