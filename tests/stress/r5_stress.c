@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "raid5fs/array.h"
+#include "raid5fs/superblock.h"
 
 #define MB (1024ull * 1024)
 #define NWRITERS 6
@@ -166,9 +167,20 @@ main(int argc, char **argv)
 	/* parity of every byte row on the members */
 	uint8_t *m[4] = { NULL };
 	for (int i = 0; i < 4; i++) {
-		FILE *f = fopen(paths[i], "rb");
+		struct r5_member mem;
+		struct r5_superblock sb;
+		FILE *f;
+
+		/* the data area starts where the superblock says (after the
+		 * checksum table) */
+		if (r5_member_open_file(&mem, paths[i], 0) || r5_sb_load(&mem, &sb) != R5_SB_OK) {
+			fprintf(stderr, "FAIL: superblock of %s\n", paths[i]);
+			goto out;
+		}
+		r5_member_close(&mem);
+		f = fopen(paths[i], "rb");
 		m[i] = malloc(msize);
-		if (!f || fseek(f, 4 * MB, SEEK_SET) || fread(m[i], 1, msize, f) != msize) {
+		if (!f || fseeko(f, (off_t)sb.data_offset, SEEK_SET) || fread(m[i], 1, msize, f) != msize) {
 			fprintf(stderr, "FAIL: reading %s\n", paths[i]);
 			goto out;
 		}
