@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -134,6 +135,25 @@ r5_status_bad_blocks_json(struct r5_array *a, struct r5_out *o)
 		       bad[i].healed ? "true" : "false");
 	}
 	r5_out(o, "%s],\n", n ? "\n  " : "");
+
+	/* still damaged: what `raid5fs damage` reports */
+	struct r5_bad_block *un = malloc(R5_UNHEALED_KEPT * sizeof(*un));
+
+	total = un ? r5_members_unhealed(a->members, un, R5_UNHEALED_KEPT, &n) : 0;
+	if (!un)
+		n = 0;
+	r5_out(o, "  \"unhealed_total\": %llu,\n  \"unhealed_blocks\": [", ull(total));
+	for (uint32_t i = 0; i < n; i++) {
+		r5_out(o, "%s\n    {\"slot\": %u, \"member_offset\": %llu, \"image_offset\": ",
+		       i ? "," : "", un[i].slot, ull(un[i].member_offset));
+		if (un[i].image_offset == UINT64_MAX)
+			r5_out(o, "null");
+		else
+			r5_out(o, "%llu", ull(un[i].image_offset));
+		r5_out(o, "}");
+	}
+	r5_out(o, "%s],\n", n ? "\n  " : "");
+	free(un);
 }
 
 int

@@ -209,6 +209,8 @@ member_io(struct r5_members *ms, uint32_t slot, struct iovec *iov, int iovcnt, u
 	if (err == 0 && orig)
 		err = write ? r5_slot_csum_update(s, orig, iovcnt, off)
 			    : r5_slot_verify(ms, s, orig, iovcnt, off);
+	if (err == 0 && write)
+		r5_members_csum_written(ms, slot, off, len);
 	if (orig != saved)
 		free(orig);
 	return err;

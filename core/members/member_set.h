@@ -148,6 +148,12 @@ void r5_members_csum_healed(struct r5_members *ms, uint32_t slot, uint64_t membe
  * were found since mount (may be more than copied). */
 uint64_t r5_members_bad_blocks(struct r5_members *ms, struct r5_bad_block *out, uint32_t max,
 			       uint32_t *copied);
+#define R5_UNHEALED_KEPT 1024 /* damaged blocks listed one by one */
+/* The blocks recorded that are still damaged: neither healed nor written
+ * since (at most max); returns how many there are, those that did not fit
+ * in the member set's list included. */
+uint64_t r5_members_unhealed(struct r5_members *ms, struct r5_bad_block *out, uint32_t max,
+			     uint32_t *copied);
 
 /* ---- metadata I/O and durability ---- */
 /* Writes buf at member offset off (absolute: the metadata area) on every

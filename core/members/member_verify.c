@@ -125,6 +125,52 @@ r5_members_csum_refresh(struct r5_members *ms, uint32_t slot, const struct iovec
 	return r5_slot_csum_update(&ms->slot[slot], iov, iovcnt, off);
 }
 
+/* bad_lock held */
+static void
+unhealed_add(struct r5_members *ms, const struct r5_bad_block *b)
+{
+	uint32_t n = atomic_load(&ms->csum.nunhealed);
+
+	for (uint32_t i = 0; i < n; i++)
+		if (ms->csum.unhealed[i].slot == b->slot &&
+		    ms->csum.unhealed[i].member_offset == b->member_offset)
+			return;
+	if (n == R5_UNHEALED_KEPT) {
+		ms->csum.unhealed_dropped++;
+		return;
+	}
+	ms->csum.unhealed[n] = *b;
+	atomic_store(&ms->csum.nunhealed, n + 1);
+}
+
+/* Removes the entries of slot within [off, off+len); bad_lock held. */
+static void
+unhealed_remove(struct r5_members *ms, uint32_t slot, uint64_t off, uint64_t len)
+{
+	uint32_t n = atomic_load(&ms->csum.nunhealed);
+
+	for (uint32_t i = 0; i < n;) {
+		const struct r5_bad_block *b = &ms->csum.unhealed[i];
+
+		if (b->slot == slot && b->member_offset >= off && b->member_offset - off < len)
+			ms->csum.unhealed[i] = ms->csum.unhealed[--n];
+		else
+			i++;
+	}
+	atomic_store(&ms->csum.nunhealed, n);
+}
+
+void
+r5_members_csum_written(struct r5_members *ms, uint32_t slot, uint64_t off, uint64_t len)
+{
+	/* the common case, nothing damaged, takes no lock */
+	if (atomic_load(&ms->csum.nunhealed) == 0)
+		return;
+	r5_mutex_lock(&ms->csum.bad_lock);
+	unhealed_remove(ms, slot, off, len);
+	r5_mutex_unlock(&ms->csum.bad_lock);
+}
+
 void
 r5_members_csum_error(struct r5_members *ms, uint32_t slot, uint64_t member_off,
 		      uint64_t image_off)
@@ -137,6 +183,7 @@ r5_members_csum_error(struct r5_members *ms, uint32_t slot, uint64_t member_off,
 	b = &ms->csum.bad[ms->csum.nbad++ % R5_BAD_BLOCKS_KEPT];
 	*b = (struct r5_bad_block){ .slot = slot, .member_offset = member_off,
 				    .image_offset = image_off };
+	unhealed_add(ms, b);
 	r5_mutex_unlock(&ms->csum.bad_lock);
 	if (image_off == UINT64_MAX)
 		r5_logp(R5_LOG_ERR, "checksum error: member %u (%s), member offset %llu (parity)",
@@ -158,6 +205,7 @@ r5_members_csum_healed(struct r5_members *ms, uint32_t slot, uint64_t member_off
 		if (b->slot == slot && b->member_offset == member_off)
 			b->healed = true;
 	}
+	unhealed_remove(ms, slot, member_off, 1);
 	r5_mutex_unlock(&ms->csum.bad_lock);
 }
 
@@ -178,4 +226,21 @@ r5_members_bad_blocks(struct r5_members *ms, struct r5_bad_block *out, uint32_t 
 	r5_mutex_unlock(&ms->csum.bad_lock);
 	*copied = k;
 	return n;
+}
+
+uint64_t
+r5_members_unhealed(struct r5_members *ms, struct r5_bad_block *out, uint32_t max,
+		    uint32_t *copied)
+{
+	uint32_t n, k;
+	uint64_t total;
+
+	r5_mutex_lock(&ms->csum.bad_lock);
+	n = atomic_load(&ms->csum.nunhealed);
+	k = n < max ? n : max;
+	memcpy(out, ms->csum.unhealed, k * sizeof(*out));
+	total = n + ms->csum.unhealed_dropped;
+	r5_mutex_unlock(&ms->csum.bad_lock);
+	*copied = k;
+	return total;
 }

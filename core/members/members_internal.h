@@ -40,6 +40,11 @@ struct r5_members_csum {
 	pthread_mutex_t bad_lock;     /* protects the ring of bad blocks */
 	struct r5_bad_block bad[R5_BAD_BLOCKS_KEPT];
 	uint64_t nbad;                /* found since mount; ring slot nbad % KEPT */
+	/* blocks that failed and have been neither healed nor rewritten
+	 * since, each once (bad_lock); more than fit are only counted */
+	struct r5_bad_block unhealed[R5_UNHEALED_KEPT];
+	atomic_uint nunhealed;        /* written under bad_lock; read without it */
+	uint64_t unhealed_dropped;
 };
 
 struct r5_members {
@@ -61,6 +66,9 @@ struct r5_members {
 int r5_slot_verify(struct r5_members *ms, struct r5_slot *s, const struct iovec *iov, int iovcnt,
 		   uint64_t off);
 int r5_slot_csum_update(struct r5_slot *s, const struct iovec *iov, int iovcnt, uint64_t off);
+/* A successful data write of [off, off+len) on a slot: its blocks are no
+ * longer damaged. Cheap when nothing is. */
+void r5_members_csum_written(struct r5_members *ms, uint32_t slot, uint64_t off, uint64_t len);
 /* Opens the table of a slot's (new) member; the old one is retired. */
 int r5_slot_open_csum(struct r5_members *ms, struct r5_slot *s);
 /* Frees the checksum state of the set (destroy). */

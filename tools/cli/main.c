@@ -18,6 +18,7 @@ static const struct {
 	{ "fail", cmd_fail, "mark a member faulty (the array goes on degraded)" },
 	{ "check", cmd_check, "verify the parity of every stripe, count mismatches" },
 	{ "repair", cmd_repair, "like check, and rewrite the parity that does not match" },
+	{ "damage", cmd_damage, "list the image ranges (and files) that could not be healed" },
 	{ "idle", cmd_idle, "stop the running recover, resync, check or repair" },
 	{ "recover", cmd_recover, "resume a rebuild stopped by idle" },
 	{ "speed", cmd_speed, "show or set the sync speed limits" },

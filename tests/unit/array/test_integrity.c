@@ -282,6 +282,14 @@ Test(integrity, two_bad_blocks_in_a_row_fail_only_their_range)
 	}
 	cr_assert(!r5_members_failed(f.t.a->members));
 	cr_assert_eq(r5_members_nr_failed(f.t.a->members), 0, "no member was failed");
+
+	/* both are listed as still damaged, once each however often read */
+	struct r5_bad_block un[8];
+	uint32_t got;
+	cr_assert_eq(r5_members_unhealed(f.t.a->members, un, 8, &got), 2);
+	cr_assert_eq(got, 2);
+	for (uint32_t i = 0; i < got; i++)
+		cr_assert(un[i].image_offset == bad_img[0] || un[i].image_offset == bad_img[1]);
 	r5t_stop(&f.t);
 	teardown(&f);
 }
@@ -336,6 +344,9 @@ Test(integrity, writes_over_a_damaged_row_are_stored_and_heal_it)
 	}
 	cr_assert_eq(errors, 3);
 	cr_assert_eq(healed, 3);
+	struct r5_bad_block un[4];
+	uint32_t got;
+	cr_assert_eq(r5_members_unhealed(f.t.a->members, un, 4, &got), 0, "nothing left damaged");
 	r5t_stop(&f.t);
 	members_consistent(&f);
 	teardown(&f);
