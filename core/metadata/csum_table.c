@@ -28,7 +28,9 @@ struct r5_csum_table {
 	uint64_t **known;      /* damaged pages: bitmap of entries set since */
 	uint64_t *dirty;       /* indices of dirty pages (each once) */
 	uint64_t ndirty, dirty_cap;
-	uint64_t nloaded;
+	uint64_t nloaded;       /* pages in memory */
+	uint64_t max_loaded;    /* above this, clean pages are dropped */
+	uint64_t hand;          /* where the next drop looks first */
 
 	pthread_mutex_t flush_lock; /* one flush at a time */
 };
@@ -109,6 +111,7 @@ r5_csum_table_open(struct r5_member *m, const struct r5_superblock *sb, struct r
 	}
 	r5_mutex_init(&t->lock);
 	r5_mutex_init(&t->flush_lock);
+	t->max_loaded = R5_CSUM_TABLE_MAX_PAGES;
 	*out = t;
 	return 0;
 }
@@ -172,6 +175,26 @@ fill_zero_page(struct r5_csum_table *t, uint64_t p, uint8_t *page)
 	return 0;
 }
 
+/* Over the limit: drops clean pages, going round the table from where the
+ * last drop stopped (a clock without reference bits: the pages a workload
+ * uses come back from the member's page cache cheaply). Dirty and damaged
+ * pages stay. lock held. */
+static void
+evict(struct r5_csum_table *t, uint64_t keep)
+{
+	for (uint64_t seen = 0; t->nloaded > t->max_loaded && seen < t->npages; seen++) {
+		uint64_t p = t->hand;
+
+		t->hand = (t->hand + 1) % t->npages;
+		if (p == keep || !t->pages[p] || t->state[p] != PAGE_CLEAN)
+			continue;
+		free(t->pages[p]);
+		t->pages[p] = NULL;
+		t->state[p] = PAGE_ABSENT;
+		t->nloaded--;
+	}
+}
+
 /* Page p in memory; lock held (kept while reading it from the member). */
 static int
 page_get(struct r5_csum_table *t, uint64_t p, uint8_t **out)
@@ -210,6 +233,8 @@ page_get(struct r5_csum_table *t, uint64_t p, uint8_t **out)
 	}
 	t->pages[p] = page;
 	t->nloaded++;
+	if (t->nloaded > t->max_loaded)
+		evict(t, p);
 	*out = page;
 	return 0;
 }
@@ -389,6 +414,11 @@ r5_csum_table_flush(struct r5_csum_table *t)
 			r5_mutex_unlock(&t->lock);
 		}
 	}
+	/* pages kept only because they were dirty may go now */
+	r5_mutex_lock(&t->lock);
+	if (t->nloaded > t->max_loaded)
+		evict(t, UINT64_MAX);
+	r5_mutex_unlock(&t->lock);
 	r5_mutex_unlock(&t->flush_lock);
 	free(list);
 	free(copy);
@@ -404,6 +434,15 @@ r5_csum_table_dirty_pages(struct r5_csum_table *t)
 	n = t->ndirty;
 	r5_mutex_unlock(&t->lock);
 	return n;
+}
+
+void
+r5_csum_table_set_max_pages(struct r5_csum_table *t, uint64_t pages)
+{
+	r5_mutex_lock(&t->lock);
+	t->max_loaded = pages ? pages : 1;
+	evict(t, UINT64_MAX);
+	r5_mutex_unlock(&t->lock);
 }
 
 uint64_t

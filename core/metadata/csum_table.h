@@ -21,6 +21,10 @@
  * where they can differ, and the resync there takes the data as it is and
  * sets the entries from it (docs/integrity.md).
  *
+ * Memory: at most R5_CSUM_TABLE_MAX_PAGES pages stay in memory; past that
+ * clean pages are dropped (and read again when needed). Dirty and damaged
+ * pages are never dropped, so between two flushes a table can hold more.
+ *
  * Locks: lock protects pages, their states and the dirty list; it is held
  * while a page is read from the member on first use (a leaf: nothing else
  * is taken under it). flush_lock serialises flushes. Checksums are
@@ -38,6 +42,10 @@
 #include "raid5fs/superblock.h"
 
 struct r5_csum_table;
+
+/* 32 MiB of table pages per member: 32 GiB of member data with crc32c,
+ * 4 GiB with sha256 kept without reading a page twice. */
+#define R5_CSUM_TABLE_MAX_PAGES 8192u
 
 /* The table of member m (not owned; it must outlive the table) as sb
  * describes it, checking blocks with cs (owned by the table from now on,
@@ -62,6 +70,8 @@ int r5_csum_table_update(struct r5_csum_table *t, const struct iovec *iov, int i
  * -errno; pages that could not be written stay dirty. */
 int r5_csum_table_flush(struct r5_csum_table *t);
 
+/* Changes the limit on pages in memory (tests). */
+void r5_csum_table_set_max_pages(struct r5_csum_table *t, uint64_t pages);
 /* Pages dirty now, and bytes of memory the table holds. */
 uint64_t r5_csum_table_dirty_pages(struct r5_csum_table *t);
 uint64_t r5_csum_table_memory(struct r5_csum_table *t);

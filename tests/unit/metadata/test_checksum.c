@@ -364,3 +364,32 @@ Test(checksum, superblock_v2_fields_and_v1_compat)
 	cr_assert_eq(b.csum_alg, R5_CSUM_NONE);
 	cr_assert_eq(b.data_offset, R5_DATA_OFFSET);
 }
+
+/* With a limit of two pages in memory, a table used all over keeps at most
+ * two clean pages, and everything still verifies (pages come back from the
+ * member); dirty pages are never dropped before they are flushed. */
+Test(checksum, clean_pages_are_dropped_over_the_limit, .init = mkdir_tmp, .fini = rm_tmp)
+{
+	struct table_fixture f;
+	struct r5_csum_table *t;
+	static uint8_t data[4096];
+	const uint64_t per_page_bytes = 1020ull * 4096;
+
+	table_setup(&f, R5_CSUM_CRC32C);
+	t = table_open(&f);
+	r5_csum_table_set_max_pages(t, 2);
+	memset(data, 0x77, sizeof(data));
+	/* the table of 8 MiB has 3 pages: all three dirty, over the limit */
+	for (uint64_t p = 0; p < 3; p++)
+		cr_assert_eq(update(t, data, sizeof(data), p * per_page_bytes), 0);
+	cr_assert_eq(r5_csum_table_dirty_pages(t), 3, "dirty pages are kept");
+	cr_assert_eq(r5_csum_table_flush(t), 0);
+	for (int round = 0; round < 3; round++)
+		for (uint64_t p = 0; p < 3; p++) {
+			cr_assert_eq(verify(t, data, sizeof(data), p * per_page_bytes, NULL), 0);
+			cr_assert_leq(r5_csum_table_memory(t), 2 * 4096 + 3 * 17, "round %d page %llu",
+				      round, (unsigned long long)p);
+		}
+	r5_csum_table_close(t);
+	r5_member_close(&f.m);
+}
