@@ -37,10 +37,13 @@ r5t_rand(uint64_t *s)
 	return *s * 2685821657736338717ull;
 }
 
+/* checksum: as create's option ("none", "sha256", ...; NULL: the default) */
 static inline void
-r5t_create(struct r5_test_array *t, int n, uint32_t chunk, uint32_t layout, uint64_t member_size)
+r5t_create_csum(struct r5_test_array *t, int n, uint32_t chunk, uint32_t layout,
+		uint64_t member_size, const char *checksum)
 {
-	struct r5_create_opts co = { .chunk_size = chunk, .layout = layout, .member_size = member_size };
+	struct r5_create_opts co = { .chunk_size = chunk, .layout = layout, .member_size = member_size,
+				     .checksum = checksum };
 	char err[256] = "";
 
 	memset(t, 0, sizeof(*t));
@@ -52,6 +55,12 @@ r5t_create(struct r5_test_array *t, int n, uint32_t chunk, uint32_t layout, uint
 		t->paths[i] = t->path[i];
 	}
 	cr_assert_eq(r5_array_create(t->paths, n, &co, err, sizeof(err)), 0, "create: %s", err);
+}
+
+static inline void
+r5t_create(struct r5_test_array *t, int n, uint32_t chunk, uint32_t layout, uint64_t member_size)
+{
+	r5t_create_csum(t, n, chunk, layout, member_size, NULL);
 }
 
 /* Assembles from the members whose bit is set in use_mask and starts. */

@@ -51,7 +51,10 @@ make_filled_array(struct r5_test_array *t)
 	uint8_t *buf = malloc(len);
 
 	cr_assert_not_null(buf);
-	r5t_create(t, N, CHUNK, R5_LAYOUT_LEFT_SYMMETRIC, MSIZE);
+	/* without checksums: a parity block changed on the member is then a
+	 * parity mismatch, which is what these tests count (with checksums it
+	 * is a block that fails its checksum: tests/unit/array/test_integrity.c) */
+	r5t_create_csum(t, N, CHUNK, R5_LAYOUT_LEFT_SYMMETRIC, MSIZE, "none");
 	r5t_start(t, (1u << N) - 1, &eo);
 	for (uint64_t off = 0; off < r5_array_size(t->a); off += len) {
 		size_t n = r5_array_size(t->a) - off < len ? r5_array_size(t->a) - off : len;
