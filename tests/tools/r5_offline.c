@@ -14,14 +14,25 @@
  *                                             --missing, SLOT is treated as absent
  *                                             (its chunks are computed from the
  *                                             others; it may be omitted or given)
+ *   r5_offline verify-checksums [--key-file FILE] MEMBER...
+ *                                             every 4 KiB data block of every member
+ *                                             given against its entry in the
+ *                                             member's checksum table (format
+ *                                             version 2, include/raid5fs/checksum.h)
+ *   r5_offline selftest                       the built-in self-checks, said aloud
  *
  * Global option (before the subcommand): --no-checksum skips the SHA-256
  * check of superblock copies (magic, version and fields are still checked).
- * By default the checksum IS verified, with the small SHA-256 below.
+ * By default the checksum IS verified, with the small SHA-256 of hash.c.
  *
- * Exit status: 0 ok, 1 data problem (parity mismatch), 2 usage or I/O or
- * format error. Everything is read in chunk-sized pieces with pread; the
- * XOR is a plain byte loop. Slow is fine; obviously correct is the point.
+ * The hashes (SHA-256 for the superblock and the sha256 entries,
+ * HMAC-SHA-256, CRC-32C) are the plain textbook forms in r5_offline/hash.c:
+ * a bitwise CRC, and an HMAC made of two calls of that small SHA-256.
+ *
+ * Exit status: 0 ok, 1 data problem (parity mismatch, bad or unverifiable
+ * block), 2 usage or I/O or format error (also: a missing or wrong key).
+ * Everything is read with pread, in chunks or 4 KiB blocks; the XOR is a
+ * plain byte loop. Slow is fine; obviously correct is the point.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +45,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "r5_offline/hash.h"
+
 /* ---- constants copied from the documented format (superblock.h) ---- */
 #define SB_SIZE 4096u
 #define SB_MAGIC 0x53463552u /* "R5FS" little-endian */
@@ -44,6 +57,16 @@
 #define MIN_MEMBERS 3u
 #define MIN_CHUNK 4096u
 #define MAX_CHUNK (1024u * 1024u)
+
+/* ---- constants copied from the documented format (checksum.h) ---- */
+#define CS_BLOCK 4096u          /* data bytes per entry */
+#define CS_PAGE 4096u           /* bytes per table page */
+#define CS_PAYLOAD 4080u        /* entry bytes before the page trailer */
+#define CS_PAGE_MAGIC 0x54433552u /* "R5CT" little-endian, at 4080 */
+#define CS_KEY_MIN 16u
+#define CS_KEY_MAX 4096u
+enum { CS_NONE = 0, CS_CRC32C = 1, CS_SHA256 = 2, CS_HMAC_SHA256 = 3 };
+static const char *const csum_names[4] = { "none", "crc32c", "sha256", "hmac-sha256" };
 
 static const char *const layout_names[4] = {
 	"left-asymmetric", "right-asymmetric", "left-symmetric", "right-symmetric",
@@ -65,80 +88,6 @@ die(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(2);
-}
-
-/* ---- SHA-256 (FIPS 180-4), straightforward, for the superblock sum ---- */
-static const uint32_t sha_k[64] = {
-	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-	0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-	0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-};
-
-static uint32_t
-ror32(uint32_t x, unsigned n)
-{
-	return (x >> n) | (x << (32 - n));
-}
-
-static void
-sha256_block(uint32_t h[8], const uint8_t *p)
-{
-	uint32_t w[64], a, b, c, d, e, f, g, hh;
-	unsigned i;
-
-	for (i = 0; i < 16; i++)
-		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-		       (uint32_t)p[4 * i + 2] << 8 | (uint32_t)p[4 * i + 3];
-	for (i = 16; i < 64; i++) {
-		uint32_t s0 = ror32(w[i - 15], 7) ^ ror32(w[i - 15], 18) ^ (w[i - 15] >> 3);
-		uint32_t s1 = ror32(w[i - 2], 17) ^ ror32(w[i - 2], 19) ^ (w[i - 2] >> 10);
-		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-	}
-	a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
-	for (i = 0; i < 64; i++) {
-		uint32_t s1 = ror32(e, 6) ^ ror32(e, 11) ^ ror32(e, 25);
-		uint32_t ch = (e & f) ^ (~e & g);
-		uint32_t t1 = hh + s1 + ch + sha_k[i] + w[i];
-		uint32_t s0 = ror32(a, 2) ^ ror32(a, 13) ^ ror32(a, 22);
-		uint32_t maj = (a & b) ^ (a & c) ^ (b & c);
-		uint32_t t2 = s0 + maj;
-		hh = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
-	}
-	h[0] += a, h[1] += b, h[2] += c, h[3] += d;
-	h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
-}
-
-static void
-sha256(const uint8_t *data, size_t len, uint8_t out[32])
-{
-	uint32_t h[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-			  0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
-	uint8_t tail[128];
-	size_t full = len / 64 * 64, rest = len - full, tlen;
-	uint64_t bits = (uint64_t)len * 8;
-	size_t i;
-
-	for (i = 0; i < full; i += 64)
-		sha256_block(h, data + i);
-	memset(tail, 0, sizeof(tail));
-	memcpy(tail, data + full, rest);
-	tail[rest] = 0x80;
-	tlen = rest + 1 + 8 <= 64 ? 64 : 128;
-	for (i = 0; i < 8; i++)
-		tail[tlen - 1 - i] = (uint8_t)(bits >> (8 * i));
-	for (i = 0; i < tlen; i += 64)
-		sha256_block(h, tail + i);
-	for (i = 0; i < 8; i++) {
-		out[4 * i] = (uint8_t)(h[i] >> 24);
-		out[4 * i + 1] = (uint8_t)(h[i] >> 16);
-		out[4 * i + 2] = (uint8_t)(h[i] >> 8);
-		out[4 * i + 3] = (uint8_t)h[i];
-	}
 }
 
 /* ---- superblock ---- */
@@ -164,6 +113,10 @@ struct sb {
 	uint64_t resync_offset, recovery_offset;
 	uint8_t roles[MAX_MEMBERS];
 	char name[65];
+	/* version 2 (all zero in version 1) */
+	uint32_t csum_alg;
+	uint64_t csum_offset, csum_size;
+	uint8_t key_check[32];
 };
 
 struct member {
@@ -172,6 +125,23 @@ struct member {
 	struct sb sb;
 	int copy; /* which superblock copy (0 or 1) was chosen */
 };
+
+static uint32_t
+entry_size(uint32_t alg)
+{
+	return alg == CS_CRC32C ? 4 : 32;
+}
+
+/* Pages of table for data_size bytes of data: one entry per 4 KiB block,
+ * 4080 / entry size entries per page. */
+static uint64_t
+table_pages(uint32_t alg, uint64_t data_size)
+{
+	uint64_t blocks = (data_size + CS_BLOCK - 1) / CS_BLOCK;
+	uint64_t per_page = CS_PAYLOAD / entry_size(alg);
+
+	return (blocks + per_page - 1) / per_page;
+}
 
 /* Decodes one 4 KiB copy. Returns NULL if valid, else a reason. */
 static const char *
@@ -208,6 +178,15 @@ sb_decode(const uint8_t *b, struct sb *sb)
 	memcpy(sb->roles, b + 168, MAX_MEMBERS);
 	memcpy(sb->name, b + 200, 64);
 	sb->name[64] = '\0';
+	sb->csum_alg = 0;
+	sb->csum_offset = sb->csum_size = 0;
+	memset(sb->key_check, 0, 32);
+	if (sb->version >= 2) {
+		sb->csum_alg = get32(b + 264);
+		sb->csum_offset = get64(b + 272);
+		sb->csum_size = get64(b + 280);
+		memcpy(sb->key_check, b + 288, 32);
+	}
 
 	if (sb->nr_members < MIN_MEMBERS || sb->nr_members > MAX_MEMBERS)
 		return "bad nr_members";
@@ -222,6 +201,15 @@ sb_decode(const uint8_t *b, struct sb *sb)
 		return "bad data_offset";
 	if (sb->data_size == 0 || sb->data_size % sb->chunk_size != 0)
 		return "bad data_size";
+	if (sb->csum_alg > CS_HMAC_SHA256)
+		return "unknown checksum algorithm";
+	if (sb->csum_alg == CS_NONE && (sb->csum_offset || sb->csum_size))
+		return "checksum table without an algorithm";
+	if (sb->csum_alg != CS_NONE &&
+	    (sb->csum_offset < 2 * SB_SIZE || sb->csum_offset % CS_PAGE || sb->csum_size % CS_PAGE ||
+	     sb->csum_offset > sb->data_offset || sb->csum_size > sb->data_offset - sb->csum_offset ||
+	     sb->csum_size / CS_PAGE < table_pages(sb->csum_alg, sb->data_size)))
+		return "bad checksum table offset or size";
 	return NULL;
 }
 
@@ -309,7 +297,8 @@ array_assemble(struct array *a, char **paths, int count)
 			die("%s: member of another array than %s", m->path, a->members[0].path);
 		if (m->sb.nr_members != a->n || m->sb.chunk_size != a->chunk ||
 		    m->sb.layout != a->layout || m->sb.data_offset != a->data_offset ||
-		    m->sb.data_size != a->data_size)
+		    m->sb.data_size != a->data_size || m->sb.csum_alg != ref->csum_alg ||
+		    m->sb.csum_offset != ref->csum_offset || m->sb.csum_size != ref->csum_size)
 			die("%s: geometry differs from %s", m->path, a->members[0].path);
 		if (a->slot[m->sb.role])
 			die("%s and %s both claim slot %u", a->slot[m->sb.role]->path, m->path,
@@ -355,15 +344,14 @@ map_chunk(uint32_t n, uint32_t layout, uint64_t c, uint32_t *parity)
 	return slot;
 }
 
+/* len bytes of member m at file offset off, or die. */
 static void
-read_chunk(const struct array *a, uint32_t s, uint64_t row, uint8_t *buf)
+read_at(const struct member *m, uint8_t *buf, size_t len, uint64_t off)
 {
-	const struct member *m = a->slot[s];
-	uint64_t off = a->data_offset + row * a->chunk;
 	size_t done = 0;
 
-	while (done < a->chunk) {
-		ssize_t n = pread(m->fd, buf + done, a->chunk - done, (off_t)(off + done));
+	while (done < len) {
+		ssize_t n = pread(m->fd, buf + done, len - done, (off_t)(off + done));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -372,6 +360,12 @@ read_chunk(const struct array *a, uint32_t s, uint64_t row, uint8_t *buf)
 			die("%s: unexpected end of file at %" PRIu64, m->path, off + done);
 		done += (size_t)n;
 	}
+}
+
+static void
+read_chunk(const struct array *a, uint32_t s, uint64_t row, uint8_t *buf)
+{
+	read_at(a->slot[s], buf, a->chunk, a->data_offset + row * a->chunk);
 }
 
 /* Reads every slot's chunk of a row into bufs[slot]; a missing slot is
@@ -445,10 +439,12 @@ cmd_info(struct array *a)
 			sprintf(rc, "%" PRIu64, m->sb.recovery_offset);
 		printf("member path=%s slot=%u copy=%d generation=%" PRIu64 " events=%" PRIu64
 		       " state=%s flags=%u resync_offset=%s recovery_offset=%s"
-		       " array_uuid=%s member_uuid=%s name=%s roles=%s\n",
+		       " array_uuid=%s member_uuid=%s name=%s roles=%s"
+		       " csum=%s csum_offset=%" PRIu64 " csum_size=%" PRIu64 " version=%u\n",
 		       m->path, m->sb.role, m->copy, m->sb.generation, m->sb.events,
 		       m->sb.state == 0 ? "clean" : m->sb.state == 1 ? "active" : "unknown",
-		       m->sb.flags, rs, rc, au, mu, m->sb.name[0] ? m->sb.name : "-", roles);
+		       m->sb.flags, rs, rc, au, mu, m->sb.name[0] ? m->sb.name : "-", roles,
+		       csum_names[m->sb.csum_alg], m->sb.csum_offset, m->sb.csum_size, m->sb.version);
 	}
 	return 0;
 }
@@ -541,31 +537,190 @@ cmd_image(struct array *a, const char *out, int missing)
 	return 0;
 }
 
-/* Self-checks of the two things everything rests on: SHA-256 against the
- * FIPS 180-2 test vectors, and the mapping being, on every row, a bijection
- * from the D data indexes onto the N-1 slots other than the row's parity. */
+/* ---- per-block checksums (checksum.h) ---- */
+
+/* A key file: a regular file of 16 to 4096 bytes, used as they are. */
+static size_t
+key_load(const char *path, uint8_t key[CS_KEY_MAX])
+{
+	struct stat st;
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		die("key file %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		die("key file %s: not a regular file", path);
+	if (st.st_size < (off_t)CS_KEY_MIN || st.st_size > (off_t)CS_KEY_MAX)
+		die("key file %s: %jd bytes; a key is %u to %u bytes", path, (intmax_t)st.st_size,
+		    CS_KEY_MIN, CS_KEY_MAX);
+	n = pread(fd, key, (size_t)st.st_size, 0);
+	if (n != st.st_size)
+		die("key file %s: short read", path);
+	close(fd);
+	return (size_t)n;
+}
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The entry of block number b holding data (4 KiB), into out:
+ *   crc32c       CRC-32C of le64(b) || data, stored little-endian
+ *   sha256       SHA-256 of le64(b) || data
+ *   hmac-sha256  HMAC-SHA-256(key, member_uuid || le64(b) || data) */
+static void
+block_entry(uint32_t alg, const uint8_t *key, size_t klen, const uint8_t member_uuid[16],
+	    uint64_t b, const uint8_t *data, uint8_t out[32])
+{
+	static uint8_t msg[16 + 8 + CS_BLOCK];
+
+	if (alg == CS_HMAC_SHA256) {
+		memcpy(msg, member_uuid, 16);
+		put64(msg + 16, b);
+		memcpy(msg + 24, data, CS_BLOCK);
+		hmac_sha256(key, klen, msg, 24 + CS_BLOCK, out);
+		return;
+	}
+	put64(msg, b);
+	memcpy(msg + 8, data, CS_BLOCK);
+	if (alg == CS_SHA256) {
+		sha256(msg, 8 + CS_BLOCK, out);
+	} else {
+		uint32_t crc = crc32c(msg, 8 + CS_BLOCK);
+
+		for (int i = 0; i < 4; i++)
+			out[i] = (uint8_t)(crc >> (8 * i));
+	}
+}
+
+static int
+all_zero(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+/* What table page p is: NULL if sealed (magic, index, CRC of 0..4091 all
+ * right), "zero" if never written, else why it is damaged. */
+static const char *
+page_check(const uint8_t *page, uint64_t p)
+{
+	if (all_zero(page, CS_PAGE))
+		return "zero";
+	if (get32(page + 4080) != CS_PAGE_MAGIC)
+		return "bad-magic";
+	if (get64(page + 4084) != p)
+		return "bad-index";
+	if (get32(page + 4092) != crc32c(page, 4092))
+		return "bad-crc";
+	return NULL;
+}
+
+/* Checks every data block of one member; prints a line per bad block, one
+ * per damaged table page, and the member's summary. 1 if anything was bad
+ * or unverifiable. */
+static int
+verify_member_checksums(const struct array *a, const struct member *m, const uint8_t *key,
+			size_t klen)
+{
+	const uint32_t alg = m->sb.csum_alg, esize = entry_size(alg), per_page = CS_PAYLOAD / esize;
+	const uint64_t nblocks = a->data_size / CS_BLOCK, npages = table_pages(alg, a->data_size);
+	uint8_t page[CS_PAGE], block[CS_BLOCK], want[32];
+	uint64_t p, b, bad = 0, unverifiable = 0;
+
+	for (p = 0; p < npages; p++) {
+		uint64_t first = p * per_page, last = first + per_page;
+		const char *state;
+
+		if (last > nblocks)
+			last = nblocks;
+		read_at(m, page, CS_PAGE, m->sb.csum_offset + p * CS_PAGE);
+		state = page_check(page, p);
+		if (state && strcmp(state, "zero") != 0) {
+			printf("damaged-page slot=%u page=%" PRIu64 " blocks=%" PRIu64 "..%" PRIu64
+			       " reason=%s path=%s\n",
+			       m->sb.role, p, first, last - 1, state, m->path);
+			unverifiable += last - first;
+			continue;
+		}
+		for (b = first; b < last; b++) {
+			int ok;
+
+			read_at(m, block, CS_BLOCK, a->data_offset + b * CS_BLOCK);
+			if (state) { /* a never-written page: its blocks are all zero */
+				ok = all_zero(block, CS_BLOCK);
+			} else {
+				block_entry(alg, key, klen, m->sb.member_uuid, b, block, want);
+				ok = memcmp(want, page + (b - first) * esize, esize) == 0;
+			}
+			if (!ok) {
+				printf("bad slot=%u member_offset=%" PRIu64 " block=%" PRIu64
+				       " path=%s\n",
+				       m->sb.role, b * CS_BLOCK, b, m->path);
+				bad++;
+			}
+		}
+	}
+	printf("member path=%s slot=%u blocks=%" PRIu64 " bad=%" PRIu64 " unverifiable=%" PRIu64
+	       "\n", m->path, m->sb.role, nblocks, bad, unverifiable);
+	return bad || unverifiable;
+}
+
+static int
+cmd_verify_checksums(struct array *a, const char *key_file)
+{
+	const struct sb *ref = &a->members[0].sb;
+	static uint8_t key[CS_KEY_MAX];
+	static const char label[] = "raid5fs key check";
+	uint8_t msg[sizeof(label) - 1 + 16], check[32];
+	size_t klen = 0;
+	int i, any = 0;
+
+	if (ref->version < 2 || ref->csum_alg == CS_NONE) {
+		printf("no checksums: %s\n", ref->version < 2 ?
+		       "format version 1 (before per-block checksums)" : "checksum none");
+		return 0;
+	}
+	if (ref->csum_alg != CS_HMAC_SHA256 && key_file)
+		die("--key-file given, but this array's checksums are %s, not keyed",
+		    csum_names[ref->csum_alg]);
+	if (ref->csum_alg == CS_HMAC_SHA256) {
+		if (!key_file)
+			die("this array's checksums are hmac-sha256: give its key with --key-file");
+		klen = key_load(key_file, key);
+		/* key check: HMAC-SHA-256(key, "raid5fs key check" || array_uuid) */
+		memcpy(msg, label, sizeof(label) - 1);
+		memcpy(msg + sizeof(label) - 1, ref->array_uuid, 16);
+		hmac_sha256(key, klen, msg, sizeof(msg), check);
+		for (i = 0; i < a->nr_given; i++)
+			if (memcmp(check, a->members[i].sb.key_check, 32) != 0)
+				die("key file %s: not this array's key (key check of %s failed)",
+				    key_file, a->members[i].path);
+	}
+	for (i = 0; i < a->nr_given; i++)
+		any |= verify_member_checksums(a, &a->members[i], key, klen);
+	return any;
+}
+
+/* Self-checks of the things everything rests on: the hashes against their
+ * published test vectors (r5_offline/hash.c), and the mapping being, on
+ * every row, a bijection from the D data indexes onto the N-1 slots other
+ * than the row's parity. */
 static void
 self_test(void)
 {
-	static const uint8_t abc_sum[32] = {
-		0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
-		0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad,
-	};
-	static const uint8_t long_sum[32] = { /* "abcdbcde...nopq" (56 bytes, 2 blocks) */
-		0x24, 0x8d, 0x6a, 0x61, 0xd2, 0x06, 0x38, 0xb8, 0xe5, 0xc0, 0x26, 0x93, 0x0c, 0x3e, 0x60, 0x39,
-		0xa3, 0x3c, 0xe4, 0x59, 0x64, 0xff, 0x21, 0x67, 0xf6, 0xec, 0xed, 0xd4, 0x19, 0xdb, 0x06, 0xc1,
-	};
-	const char *lmsg = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-	uint8_t sum[32];
+	const char *why = hash_self_test();
 	uint32_t n, layout, k, p, p0;
 	uint64_t r;
 
-	sha256((const uint8_t *)"abc", 3, sum);
-	if (memcmp(sum, abc_sum, 32) != 0)
-		die("self-test: sha256(\"abc\") wrong");
-	sha256((const uint8_t *)lmsg, strlen(lmsg), sum);
-	if (memcmp(sum, long_sum, 32) != 0)
-		die("self-test: sha256(56 bytes) wrong");
+	if (why)
+		die("self-test: %s", why);
 	for (n = MIN_MEMBERS; n <= 8; n++)
 		for (layout = 0; layout < 4; layout++)
 			for (r = 0; r < 3 * n; r++) {
@@ -588,7 +743,8 @@ usage(void)
 	fprintf(stderr,
 		"usage: r5_offline [--no-checksum] info MEMBER...\n"
 		"       r5_offline [--no-checksum] verify-parity MEMBER...\n"
-		"       r5_offline [--no-checksum] image [--missing SLOT] OUT MEMBER...\n");
+		"       r5_offline [--no-checksum] image [--missing SLOT] OUT MEMBER...\n"
+		"       r5_offline [--no-checksum] verify-checksums [--key-file FILE] MEMBER...\n");
 	exit(2);
 }
 
@@ -614,6 +770,22 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "verify-parity") == 0) {
 		array_assemble(&a, argv + i, argc - i);
 		return cmd_verify_parity(&a);
+	}
+	if (strcmp(cmd, "verify-checksums") == 0) {
+		const char *key_file = NULL;
+
+		if (i + 1 < argc && strcmp(argv[i], "--key-file") == 0) {
+			key_file = argv[i + 1];
+			i += 2;
+		}
+		array_assemble(&a, argv + i, argc - i);
+		return cmd_verify_checksums(&a, key_file);
+	}
+	if (strcmp(cmd, "selftest") == 0) { /* self_test() above has passed */
+		printf("selftest ok: sha256 abc=ba7816bf... crc32c(\"123456789\")=0x%08x"
+		       " hmac-sha256 rfc4231 1,2,6 mapping\n",
+		       crc32c((const uint8_t *)"123456789", 9));
+		return 0;
 	}
 	if (strcmp(cmd, "image") == 0) {
 		const char *out;
