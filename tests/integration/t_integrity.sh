@@ -59,6 +59,7 @@ out=$(r5 repair --wait "$mnt" 2>&1) || fail "repair failed: $out"
 grep -q 'member 1 .*healed' <<<"$out" || fail "repair --wait does not name member 1: $out"
 umount_array "$mnt"
 r5_offline verify-parity "${MEMBERS[@]}" >&2 || fail "parity wrong after the heal"
+r5_offline verify-checksums "${MEMBERS[@]}" >&2 || fail "the independent decoder finds bad blocks after the heal"
 all=("${MEMBERS[@]}")
 for ((m = 0; m < 4; m++)); do
 	MEMBERS=()
@@ -106,6 +107,8 @@ r5_pattern check "$mnt2/image" $((seed + 1)) 0 32M >&2 || fail "hmac: the image 
 expect "$mnt2" '.checksum == "hmac-sha256" and .members[1].checksum_errors >= 1' \
 	"hmac: the edited member is counted"
 umount_array "$mnt2"
+r5_offline verify-checksums --key-file "$W/key" "${MEMBERS[@]}" >&2 ||
+	fail "hmac: the independent decoder finds bad blocks after the heal"
 
 # ---- 4. without checksums the same damage comes back wrong ------------------
 R5_PREFIX=n make_array 3 16M --chunk 64K --checksum none
