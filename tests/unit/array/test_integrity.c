@@ -593,3 +593,41 @@ Test(integrity, check_reads_the_members_not_the_cache)
 	members_consistent(&f);
 	teardown(&f);
 }
+
+/* An array made before per-block checksums (superblock version 1) still
+ * assembles and runs, without checksums, and stays version 1. */
+Test(integrity, a_version_1_array_runs_without_checksums)
+{
+	struct fixture f;
+
+	setup(&f, "none"); /* the version 1 layout: no table, data at 4 MiB */
+	for (int i = 0; i < N; i++) {
+		struct r5_member m;
+		struct r5_superblock sb;
+
+		cr_assert_eq(r5_member_open_file(&m, f.t.path[i], 0), 0);
+		cr_assert_eq(r5_sb_load(&m, &sb), R5_SB_OK);
+		cr_assert_eq(sb.data_offset, R5_DATA_OFFSET);
+		sb.version = 1;
+		cr_assert_eq(r5_sb_store(&m, &sb), 0);
+		cr_assert_eq(r5_sb_store(&m, &sb), 0);
+		r5_member_close(&m);
+	}
+	r5t_start(&f.t, (1u << N) - 1, NULL);
+	cr_assert_eq(r5_members_csum_alg(f.t.a->members), R5_CSUM_NONE);
+	read_all_equal(&f, 512 * KB);
+	fill_random(f.shadow, 64 * KB, 5);
+	cr_assert_eq(r5_array_write(f.t.a, f.shadow, 64 * KB, 0), (ssize_t)(64 * KB));
+	r5t_stop(&f.t);
+	members_consistent(&f);
+	for (int i = 0; i < N; i++) {
+		struct r5_member m;
+		struct r5_superblock sb;
+
+		cr_assert_eq(r5_member_open_file(&m, f.t.path[i], 0), 0);
+		cr_assert_eq(r5_sb_load(&m, &sb), R5_SB_OK);
+		cr_assert_eq(sb.version, 1, "member %d was rewritten as version %u", i, sb.version);
+		r5_member_close(&m);
+	}
+	teardown(&f);
+}
