@@ -1,52 +1,15 @@
 /* control.c - commands written to the mount's control file
- * (docs/architecture.md), one per line. A bad command changes nothing and says why in
- * one line. The raid5fs subcommands are thin clients of these. */
+ * (docs/architecture.md), one per line. control_parse.c turns the line into
+ * a command; this file checks it against the array's state and runs it. A
+ * bad command changes nothing and says why in one line. The raid5fs
+ * subcommands are thin clients of these. */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "array_internal.h"
+#include "control_parse.h"
 #include "raid5fs/util.h"
-
-#define R5_KNOWN_COMMANDS \
-	"flush, check, repair, idle, recover, fail SLOT, replace SLOT [FILE], " \
-	"sync_speed_min SIZE, sync_speed_max SIZE"
-
-/* Splits off the next word of *p into word (NUL-terminated). */
-static void
-r5_next_word(const char **p, char *word, size_t len)
-{
-	const char *s = *p;
-	size_t n = 0;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	while (*s && *s != ' ' && *s != '\t' && *s != '\n') {
-		if (n + 1 < len)
-			word[n++] = *s;
-		s++;
-	}
-	word[n] = 0;
-	while (*s == ' ' || *s == '\t' || *s == '\n')
-		s++;
-	*p = s;
-}
-
-static int
-r5_parse_slot(struct r5_array *a, const char *w, uint32_t *slot, char *err, size_t errlen)
-{
-	char *end;
-	unsigned long v = strtoul(w, &end, 10);
-
-	if (!*w || *end || v >= a->geo.nr_members) {
-		r5_errf(err, errlen, "'%s' is not a slot of this array (0..%u)", w,
-			 a->geo.nr_members - 1);
-		return -EINVAL;
-	}
-	*slot = (uint32_t)v;
-	return 0;
-}
 
 static int
 r5_control_sync(struct r5_array *a, int action, char *err, size_t errlen)
@@ -91,88 +54,57 @@ r5_control_sync(struct r5_array *a, int action, char *err, size_t errlen)
 int
 r5_array_control(struct r5_array *a, const char *cmd, char *err, size_t errlen)
 {
-	char word[32], arg[PATH_MAX], arg2[PATH_MAX];
-	const char *p = cmd;
-	uint32_t slot;
+	struct r5_control_cmd c;
+	enum r5_control_parse_result parsed;
 	int ret;
 
-	r5_next_word(&p, word, sizeof(word));
-	r5_next_word(&p, arg, sizeof(arg));
-	r5_next_word(&p, arg2, sizeof(arg2));
-	if (*p) {
-		r5_errf(err, errlen, "too many arguments for '%s'", word);
+	parsed = r5_control_parse(cmd, a->geo.nr_members, &c, err, errlen);
+	if (parsed == R5_CONTROL_TOO_MANY_WORDS)
 		return -EINVAL;
-	}
 	if (!a->started) {
 		r5_errf(err, errlen, "the array is not running");
 		return -EIO;
 	}
+	if (parsed != R5_CONTROL_PARSED)
+		return -EINVAL;
 
-	if (!strcmp(word, "flush") || !strcmp(word, "check") || !strcmp(word, "repair") ||
-	    !strcmp(word, "idle") || !strcmp(word, "recover")) {
-		if (arg[0]) {
-			r5_errf(err, errlen, "%s takes no argument", word);
+	switch (c.kind) {
+	case R5_CONTROL_FLUSH:
+		ret = r5_array_flush(a);
+		if (ret < 0)
+			r5_errf(err, errlen, "flush failed: %s", strerror(-ret));
+		return ret;
+	case R5_CONTROL_IDLE:
+		r5_sync_stop(a->sync);
+		return 0;
+	case R5_CONTROL_CHECK:
+		return r5_control_sync(a, R5_SYNC_CHECK, err, errlen);
+	case R5_CONTROL_REPAIR:
+		return r5_control_sync(a, R5_SYNC_REPAIR, err, errlen);
+	case R5_CONTROL_RECOVER:
+		return r5_control_sync(a, R5_SYNC_RECOVER, err, errlen);
+	case R5_CONTROL_FAIL:
+		if (!r5_members_present(a->members, c.slot)) {
+			r5_errf(err, errlen, "slot %u is not in use", c.slot);
 			return -EINVAL;
 		}
-		if (!strcmp(word, "flush")) {
-			ret = r5_array_flush(a);
-			if (ret < 0)
-				r5_errf(err, errlen, "flush failed: %s", strerror(-ret));
-			return ret;
-		}
-		if (!strcmp(word, "idle")) {
-			r5_sync_stop(a->sync);
-			return 0;
-		}
-		return r5_control_sync(a, !strcmp(word, "check")    ? R5_SYNC_CHECK
-					  : !strcmp(word, "repair") ? R5_SYNC_REPAIR
-								    : R5_SYNC_RECOVER,
-				       err, errlen);
-	}
-	if (!strcmp(word, "fail")) {
-		if (!arg[0] || arg2[0]) {
-			r5_errf(err, errlen, "usage: fail SLOT");
-			return -EINVAL;
-		}
-		if ((ret = r5_parse_slot(a, arg, &slot, err, errlen)) < 0)
-			return ret;
-		if (!r5_members_present(a->members, slot)) {
-			r5_errf(err, errlen, "slot %u is not in use", slot);
-			return -EINVAL;
-		}
-		if (r5_members_nr_failed(a->members) > 0 && r5_members_ok(a->members, slot)) {
+		if (r5_members_nr_failed(a->members) > 0 && r5_members_ok(a->members, c.slot)) {
 			r5_errf(err, errlen,
-				 "slot %u is needed: the array is already degraded and would fail", slot);
+				 "slot %u is needed: the array is already degraded and would fail",
+				 c.slot);
 			return -EBUSY;
 		}
-		r5_members_fail(a->members, slot, "failed by hand (raid5fs fail)");
+		r5_members_fail(a->members, c.slot, "failed by hand (raid5fs fail)");
+		return 0;
+	case R5_CONTROL_REPLACE:
+		return r5_array_replace(a, c.slot, c.path, err, errlen);
+	case R5_CONTROL_SYNC_SPEED_MIN:
+		r5_sync_set_speed(a->sync, c.bytes_per_sec, 0);
+		return 0;
+	case R5_CONTROL_SYNC_SPEED_MAX:
+		r5_sync_set_speed(a->sync, 0, c.bytes_per_sec);
 		return 0;
 	}
-	if (!strcmp(word, "replace")) {
-		if (!arg[0]) {
-			r5_errf(err, errlen, "usage: replace SLOT [FILE]");
-			return -EINVAL;
-		}
-		if ((ret = r5_parse_slot(a, arg, &slot, err, errlen)) < 0)
-			return ret;
-		return r5_array_replace(a, slot, arg2, err, errlen);
-	}
-	if (!strcmp(word, "sync_speed_min") || !strcmp(word, "sync_speed_max")) {
-		uint64_t v;
-
-		if (!arg[0] || arg2[0] || r5_parse_size(arg, &v) < 0 || v == 0) {
-			r5_errf(err, errlen, "usage: %s BYTES_PER_SECOND (e.g. 50M)", word);
-			return -EINVAL;
-		}
-		if (!strcmp(word, "sync_speed_min"))
-			r5_sync_set_speed(a->sync, v, 0);
-		else
-			r5_sync_set_speed(a->sync, 0, v);
-		return 0;
-	}
-	if (!word[0])
-		r5_errf(err, errlen, "empty command (known: %s)", R5_KNOWN_COMMANDS);
-	else
-		r5_errf(err, errlen, "unknown command '%s' (known: %s)", word, R5_KNOWN_COMMANDS);
+	r5_errf(err, errlen, "command not handled"); /* every kind is handled above */
 	return -EINVAL;
 }
