@@ -260,14 +260,17 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 	for (uint32_t s = 0; s < nmembers; s++)
 		sbs[s] = by_slot[s] ? &by_slot[s]->sb : NULL;
 	const struct r5_candidate *newest = by_slot[r5_assemble_trust(sbs, nmembers, trust)];
-	char missing_desc[256] = "";
+	char missing_desc[256] = "", rebuilding_desc[256] = "";
 	size_t mlen = 0;
 	uint32_t rebuilding = 0;
 	for (uint32_t s = 0; s < nmembers; s++) {
 		struct r5_candidate *c = by_slot[s];
 
-		if (trust[s] == R5_TRUST_REBUILDING)
+		if (trust[s] == R5_TRUST_REBUILDING) {
 			rebuilding++;
+			snprintf(rebuilding_desc, sizeof(rebuilding_desc), "slot %u (%s: %s)", s,
+				 c->path, r5_trust_name(trust[s]));
+		}
 		if (trust[s] == R5_TRUST_IN_SYNC || trust[s] == R5_TRUST_REBUILDING)
 			continue;
 		missing++;
@@ -308,7 +311,7 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 		r5_errf(err, errlen,
 		       "array was not stopped cleanly and is degraded (%s): parity may not match the data "
 		       "(the RAID-5 write hole); use --force to start it anyway",
-		       missing_desc);
+		       missing_desc[0] ? missing_desc : rebuilding_desc);
 		ret = -EINVAL;
 		goto out;
 	}

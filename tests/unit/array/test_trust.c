@@ -522,7 +522,7 @@ Test(assemble, rebuilding_and_missing_refused)
 Test(assemble, rebuilding_and_dirty_refused_without_force)
 {
 	struct r5_superblock sb;
-	char err[512];
+	char err[512], want[512];
 
 	set_role_everywhere(2, R5_ROLE_REBUILDING);
 	load_sb(t.path[2], &sb);
@@ -531,8 +531,11 @@ Test(assemble, rebuilding_and_dirty_refused_without_force)
 	for (int s = 0; s < 4; s++)
 		set_state(s, R5_STATE_ACTIVE);
 	cr_assert_eq(assemble(0xf, false, err, sizeof(err)), -EINVAL);
-	cr_assert(strstr(err, "array was not stopped cleanly and is degraded") == err, "%s", err);
-	cr_assert(strstr(err, write_hole), "%s", err);
+	/* the reason names the member being rebuilt (it used to read "()") */
+	snprintf(want, sizeof(want),
+		 "array was not stopped cleanly and is degraded (slot 2 (%s: rebuilding)): %s",
+		 t.path[2], write_hole);
+	cr_assert_str_eq(err, want);
 	cr_assert_eq(assemble(0xf, true, err, sizeof(err)), 0, "%s", err);
 	expect_slot(2, R5_SLOT_REBUILDING, "");
 }
