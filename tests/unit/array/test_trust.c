@@ -20,25 +20,30 @@
 /* ---- r5_assemble_trust on superblocks in memory ---- */
 
 static const uint8_t array_uuid[16] = { 0x7a, 0x55, 0x01 };
+static struct r5_superblock msb[R5_MAX_MEMBERS]; /* the members' superblocks */
+static const struct r5_superblock *sbs[R5_MAX_MEMBERS]; /* as given to r5_assemble_trust */
 
 /* n in-sync members of one array, events as given. */
 static void
-make_members(struct r5_superblock *sb, const struct r5_superblock **sbs, uint32_t n,
-	     const uint64_t *events)
+make_members(uint32_t n, const uint64_t *events)
 {
 	struct r5_geometry g = { .nr_members = n, .chunk_size = 64 * 1024,
 				 .layout = R5_LAYOUT_LEFT_SYMMETRIC, .member_data_size = 16 * MB };
 
 	for (uint32_t s = 0; s < n; s++) {
-		r5_sb_init(&sb[s], array_uuid, &g, s);
-		sb[s].events = events[s];
-		sbs[s] = &sb[s];
+		r5_sb_init(&msb[s], array_uuid, &g, s);
+		msb[s].events = events[s];
+		sbs[s] = &msb[s];
 	}
 }
 
+/* r5_assemble_trust names newest as the truth and trusts as in want. */
 static void
-expect_trust(const enum r5_trust *got, const enum r5_trust *want, uint32_t n)
+expect_trust(uint32_t n, int newest, const enum r5_trust *want)
 {
+	enum r5_trust got[R5_MAX_MEMBERS];
+
+	cr_assert_eq(r5_assemble_trust(sbs, n, got), newest);
 	for (uint32_t s = 0; s < n; s++)
 		cr_assert_eq(got[s], want[s], "slot %u: %s, expected %s", s, r5_trust_name(got[s]),
 			     r5_trust_name(want[s]));
@@ -46,180 +51,136 @@ expect_trust(const enum r5_trust *got, const enum r5_trust *want, uint32_t n)
 
 Test(trust, all_in_sync_and_the_lowest_slot_wins_a_tie)
 {
-	struct r5_superblock sb[4];
-	const struct r5_superblock *sbs[4];
 	enum r5_trust out[4];
 	const enum r5_trust want[4] = { R5_TRUST_IN_SYNC, R5_TRUST_IN_SYNC, R5_TRUST_IN_SYNC,
 					R5_TRUST_IN_SYNC };
 
-	make_members(sb, sbs, 4, (const uint64_t[]){ 9, 9, 9, 9 });
-	cr_assert_eq(r5_assemble_trust(sbs, 4, out), 0);
-	expect_trust(out, want, 4);
+	make_members(4, (const uint64_t[]){ 9, 9, 9, 9 });
+	expect_trust(4, 0, want);
 	sbs[0] = NULL;
 	cr_assert_eq(r5_assemble_trust(sbs, 4, out), 1);
 }
 
 Test(trust, most_events_is_the_truth)
 {
-	struct r5_superblock sb[4];
-	const struct r5_superblock *sbs[4];
 	enum r5_trust out[4];
 
-	make_members(sb, sbs, 4, (const uint64_t[]){ 9, 9, 10, 9 });
+	make_members(4, (const uint64_t[]){ 9, 9, 10, 9 });
 	cr_assert_eq(r5_assemble_trust(sbs, 4, out), 2);
 }
 
 /* One event behind: a crash between the superblock writes of one event. */
 Test(trust, one_event_behind_is_trusted)
 {
-	struct r5_superblock sb[3];
-	const struct r5_superblock *sbs[3];
-	enum r5_trust out[3];
 	const enum r5_trust want[3] = { R5_TRUST_IN_SYNC, R5_TRUST_IN_SYNC, R5_TRUST_IN_SYNC };
 
-	make_members(sb, sbs, 3, (const uint64_t[]){ 41, 42, 42 });
-	cr_assert_eq(r5_assemble_trust(sbs, 3, out), 1);
-	expect_trust(out, want, 3);
+	make_members(3, (const uint64_t[]){ 41, 42, 42 });
+	expect_trust(3, 1, want);
 }
 
 Test(trust, two_events_behind_is_stale)
 {
-	struct r5_superblock sb[3];
-	const struct r5_superblock *sbs[3];
-	enum r5_trust out[3];
 	const enum r5_trust want[3] = { R5_TRUST_IN_SYNC, R5_TRUST_STALE, R5_TRUST_IN_SYNC };
 
-	make_members(sb, sbs, 3, (const uint64_t[]){ 42, 40, 41 });
-	cr_assert_eq(r5_assemble_trust(sbs, 3, out), 0);
-	expect_trust(out, want, 3);
+	make_members(3, (const uint64_t[]){ 42, 40, 41 });
+	expect_trust(3, 0, want);
 	/* far behind is stale as well, whatever its own superblock claims */
-	sb[1].events = 1;
-	r5_assemble_trust(sbs, 3, out);
-	expect_trust(out, want, 3);
+	msb[1].events = 1;
+	expect_trust(3, 0, want);
 }
 
 Test(trust, missing_members_are_not_given)
 {
-	struct r5_superblock sb[4];
-	const struct r5_superblock *sbs[4];
-	enum r5_trust out[4];
 	const enum r5_trust want[4] = { R5_TRUST_NOT_GIVEN, R5_TRUST_IN_SYNC, R5_TRUST_NOT_GIVEN,
 					R5_TRUST_IN_SYNC };
 
-	make_members(sb, sbs, 4, (const uint64_t[]){ 5, 5, 5, 5 });
+	make_members(4, (const uint64_t[]){ 5, 5, 5, 5 });
 	sbs[0] = sbs[2] = NULL;
-	cr_assert_eq(r5_assemble_trust(sbs, 4, out), 1);
-	expect_trust(out, want, 4);
+	expect_trust(4, 1, want);
 }
 
 Test(trust, nothing_given)
 {
-	const struct r5_superblock *sbs[3] = { NULL, NULL, NULL };
 	enum r5_trust out[3];
 
-	cr_assert_eq(r5_assemble_trust(sbs, 3, out), -1);
+	cr_assert_eq(r5_assemble_trust(sbs, 3, out), -1); /* sbs: all NULL */
 }
 
 /* The newest superblock's role table decides: a member it calls faulty is
  * not used even if its own superblock is recent and says in sync. */
 Test(trust, marked_faulty_by_the_newest)
 {
-	struct r5_superblock sb[3];
-	const struct r5_superblock *sbs[3];
-	enum r5_trust out[3];
 	const enum r5_trust want[3] = { R5_TRUST_IN_SYNC, R5_TRUST_FAULTY, R5_TRUST_IN_SYNC };
 
-	make_members(sb, sbs, 3, (const uint64_t[]){ 8, 7, 8 });
-	sb[0].roles[1] = sb[2].roles[1] = R5_ROLE_FAULTY;
-	cr_assert_eq(r5_assemble_trust(sbs, 3, out), 0);
-	expect_trust(out, want, 3);
+	make_members(3, (const uint64_t[]){ 8, 7, 8 });
+	msb[0].roles[1] = msb[2].roles[1] = R5_ROLE_FAULTY;
+	expect_trust(3, 0, want);
 	/* a spare or empty role is not in sync either */
-	sb[0].roles[1] = R5_ROLE_SPARE;
-	r5_assemble_trust(sbs, 3, out);
-	expect_trust(out, want, 3);
-	sb[0].roles[1] = R5_ROLE_EMPTY;
-	r5_assemble_trust(sbs, 3, out);
-	expect_trust(out, want, 3);
+	msb[0].roles[1] = R5_ROLE_SPARE;
+	expect_trust(3, 0, want);
+	msb[0].roles[1] = R5_ROLE_EMPTY;
+	expect_trust(3, 0, want);
 }
 
 /* Only the newest superblock's roles count, not an older member's. */
 Test(trust, an_older_role_table_does_not_count)
 {
-	struct r5_superblock sb[3];
-	const struct r5_superblock *sbs[3];
-	enum r5_trust out[3];
 	const enum r5_trust want[3] = { R5_TRUST_IN_SYNC, R5_TRUST_IN_SYNC, R5_TRUST_IN_SYNC };
 
-	make_members(sb, sbs, 3, (const uint64_t[]){ 7, 8, 8 });
-	sb[0].roles[2] = R5_ROLE_FAULTY; /* slot 0 is one behind: not the truth */
-	cr_assert_eq(r5_assemble_trust(sbs, 3, out), 1);
-	expect_trust(out, want, 3);
+	make_members(3, (const uint64_t[]){ 7, 8, 8 });
+	msb[0].roles[2] = R5_ROLE_FAULTY; /* slot 0 is one behind: not the truth */
+	expect_trust(3, 1, want);
 }
 
 Test(trust, rebuilding_with_a_checkpoint_resumes)
 {
-	struct r5_superblock sb[3];
-	const struct r5_superblock *sbs[3];
-	enum r5_trust out[3];
 	const enum r5_trust want[3] = { R5_TRUST_IN_SYNC, R5_TRUST_IN_SYNC, R5_TRUST_REBUILDING };
 
-	make_members(sb, sbs, 3, (const uint64_t[]){ 12, 12, 12 });
+	make_members(3, (const uint64_t[]){ 12, 12, 12 });
 	for (int s = 0; s < 3; s++)
-		sb[s].roles[2] = R5_ROLE_REBUILDING;
-	sb[2].recovery_offset = 3 * MB;
-	cr_assert_eq(r5_assemble_trust(sbs, 3, out), 0);
-	expect_trust(out, want, 3);
+		msb[s].roles[2] = R5_ROLE_REBUILDING;
+	msb[2].recovery_offset = 3 * MB;
+	expect_trust(3, 0, want);
 	/* a checkpoint of 0 (nothing rebuilt yet) resumes too */
-	sb[2].recovery_offset = 0;
-	r5_assemble_trust(sbs, 3, out);
-	expect_trust(out, want, 3);
+	msb[2].recovery_offset = 0;
+	expect_trust(3, 0, want);
 }
 
 /* Its own superblock says the recovery is done but the newest does not
  * know: not trusted (md would rebuild it again). */
 Test(trust, rebuilding_without_a_checkpoint_is_not_used)
 {
-	struct r5_superblock sb[3];
-	const struct r5_superblock *sbs[3];
-	enum r5_trust out[3];
 	const enum r5_trust want[3] = { R5_TRUST_IN_SYNC, R5_TRUST_IN_SYNC, R5_TRUST_FAULTY };
 
-	make_members(sb, sbs, 3, (const uint64_t[]){ 12, 12, 12 });
+	make_members(3, (const uint64_t[]){ 12, 12, 12 });
 	for (int s = 0; s < 3; s++)
-		sb[s].roles[2] = R5_ROLE_REBUILDING;
-	sb[2].recovery_offset = R5_OFFSET_DONE;
-	r5_assemble_trust(sbs, 3, out);
-	expect_trust(out, want, 3);
+		msb[s].roles[2] = R5_ROLE_REBUILDING;
+	msb[2].recovery_offset = R5_OFFSET_DONE;
+	expect_trust(3, 0, want);
 }
 
 /* A checkpoint does not save a member that missed writes. */
 Test(trust, stale_rebuilding_member_is_stale)
 {
-	struct r5_superblock sb[3];
-	const struct r5_superblock *sbs[3];
-	enum r5_trust out[3];
 	const enum r5_trust want[3] = { R5_TRUST_IN_SYNC, R5_TRUST_IN_SYNC, R5_TRUST_STALE };
 
-	make_members(sb, sbs, 3, (const uint64_t[]){ 12, 12, 10 });
+	make_members(3, (const uint64_t[]){ 12, 12, 10 });
 	for (int s = 0; s < 3; s++)
-		sb[s].roles[2] = R5_ROLE_REBUILDING;
-	sb[2].recovery_offset = MB;
-	r5_assemble_trust(sbs, 3, out);
-	expect_trust(out, want, 3);
+		msb[s].roles[2] = R5_ROLE_REBUILDING;
+	msb[2].recovery_offset = MB;
+	expect_trust(3, 0, want);
 }
 
 /* The superblock given for a slot must itself be that slot's. */
 Test(trust, rebuilding_role_of_another_slot_is_not_used)
 {
-	struct r5_superblock sb[3];
-	const struct r5_superblock *sbs[3];
 	enum r5_trust out[3];
 
-	make_members(sb, sbs, 3, (const uint64_t[]){ 12, 12, 12 });
+	make_members(3, (const uint64_t[]){ 12, 12, 12 });
 	for (int s = 0; s < 3; s++)
-		sb[s].roles[2] = R5_ROLE_REBUILDING;
-	sb[2].recovery_offset = MB;
-	sb[2].role = 1;
+		msb[s].roles[2] = R5_ROLE_REBUILDING;
+	msb[2].recovery_offset = MB;
+	msb[2].role = 1;
 	r5_assemble_trust(sbs, 3, out);
 	cr_assert_eq(out[2], R5_TRUST_FAULTY);
 }
@@ -301,6 +262,18 @@ set_role_everywhere(int of_slot, uint8_t role)
 		sb.roles[of_slot] = role;
 		store_sb(t.path[s], &sb);
 	}
+}
+
+/* Slot 2 is a replacement part-way through its recovery (1 MiB done). */
+static void
+slot2_mid_rebuild(void)
+{
+	struct r5_superblock sb;
+
+	set_role_everywhere(2, R5_ROLE_REBUILDING);
+	load_sb(t.path[2], &sb);
+	sb.recovery_offset = 1 * MB;
+	store_sb(t.path[2], &sb);
 }
 
 /* Assembles from the members in use_mask; returns the result, err filled. */
@@ -489,13 +462,9 @@ Test(assemble, dirty_newest_degraded_refused)
  * recovery resumes at its checkpoint (in stripes of strip_size bytes). */
 Test(assemble, rebuilding_member_resumes_at_its_checkpoint)
 {
-	struct r5_superblock sb;
 	char err[512];
 
-	set_role_everywhere(2, R5_ROLE_REBUILDING);
-	load_sb(t.path[2], &sb);
-	sb.recovery_offset = 1 * MB;
-	store_sb(t.path[2], &sb);
+	slot2_mid_rebuild();
 	cr_assert_eq(assemble(0xf, false, err, sizeof(err)), 0, "%s", err);
 	expect_slot(2, R5_SLOT_REBUILDING, "");
 	cr_assert_eq(r5_members_nr_failed(t.a->members), 1, "a rebuilding member is not redundancy");
@@ -506,13 +475,9 @@ Test(assemble, rebuilding_member_resumes_at_its_checkpoint)
 /* Rebuilding and another member missing: two without redundancy. */
 Test(assemble, rebuilding_and_missing_refused)
 {
-	struct r5_superblock sb;
 	char err[512];
 
-	set_role_everywhere(2, R5_ROLE_REBUILDING);
-	load_sb(t.path[2], &sb);
-	sb.recovery_offset = 1 * MB;
-	store_sb(t.path[2], &sb);
+	slot2_mid_rebuild();
 	cr_assert_eq(assemble(0xe, false, err, sizeof(err)), -EINVAL);
 	cr_assert_str_eq(err, "2 members missing, a RAID-5 survives only one: slot 0 (not given) "
 			      "and a member still being rebuilt");
@@ -521,13 +486,9 @@ Test(assemble, rebuilding_and_missing_refused)
 /* Rebuilding counts as degraded for the write hole. */
 Test(assemble, rebuilding_and_dirty_refused_without_force)
 {
-	struct r5_superblock sb;
 	char err[512], want[512];
 
-	set_role_everywhere(2, R5_ROLE_REBUILDING);
-	load_sb(t.path[2], &sb);
-	sb.recovery_offset = 1 * MB;
-	store_sb(t.path[2], &sb);
+	slot2_mid_rebuild();
 	for (int s = 0; s < 4; s++)
 		set_state(s, R5_STATE_ACTIVE);
 	cr_assert_eq(assemble(0xf, false, err, sizeof(err)), -EINVAL);

@@ -67,9 +67,7 @@ set_up(void)
 static int
 rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
-	(void)st;
-	(void)flag;
-	(void)ftw;
+	(void)st, (void)flag, (void)ftw;
 	return remove(p);
 }
 
@@ -396,9 +394,7 @@ prepare_record(void *ctx, struct r5_member *m, const struct r5_superblock *sb)
 static int
 prepare_fails(void *ctx, struct r5_member *m, const struct r5_superblock *sb)
 {
-	(void)ctx;
-	(void)m;
-	(void)sb;
+	(void)ctx, (void)m, (void)sb;
 	return -ENOSPC;
 }
 
@@ -559,8 +555,7 @@ Test(member_set, io_is_counted_per_slot)
 	cr_assert_eq(rec.log[1].off, R5_DATA_OFFSET + 65536);
 }
 
-/* A read served from the page cache counts like a read; one that would
- * have to wait is not counted (the caller reads again the normal way). */
+/* A read from the page cache counts; one that would have to wait does not. */
 Test(member_set, cached_reads_are_counted_when_served)
 {
 	uint8_t buf[4096];
