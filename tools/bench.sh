@@ -12,6 +12,10 @@
 #   plain-loop         ext4 on a loop device over one plain file (no FUSE, no redundancy)
 #   btrfs-raid5        mkfs.btrfs -d raid5 -m raid1 over 4 loop devices
 #   btrfs-raid5-degraded  the same, mounted -o degraded with one member gone (reads only)
+#   raid5fs-csum-MODE  with --checksums LIST (or "checksums" in --targets): one more
+#                      healthy array per checksum mode in LIST, created with
+#                      "raid5fs create --checksum MODE", sizes and mount options as
+#                      raid5fs, each its own members, daemon and ext4 (dio loop only)
 # FUSE targets are measured twice: behind a default loop device (what
 # "mount -o loop" gives: buffered) and behind "losetup --direct-io=on" (dio);
 # the others only behind dio loop devices. On each it runs the same fio jobs
@@ -24,7 +28,13 @@
 # raid5fs rebuild of a deleted member (idle and under fio load) beside the
 # raw parallel read rate of the surviving members and beside "btrfs replace"
 # of a missing device. Daemon CPU seconds per GiB written and peak RSS are
-# taken from /proc. It prints one table and writes DIR/bench.json,
+# taken from /proc. The checksum-mode targets run the four fio jobs round
+# robin with the other healthy targets, then each mode rebuilds a deleted
+# member (idle) round robin with the other recoveries; their section of the
+# table compares every mode with "none" of the same run (goals: crc32c
+# >= 0.95 of none on every figure, sha256 >= 0.75 on sequential write).
+# "--targets checksums --checksums none,crc32c,sha256" runs only those.
+# It prints one table and writes DIR/bench.json,
 # DIR/bench.txt and the raw fio/status output under DIR/raw/.
 #
 # Everything it creates (mounts, loop devices, daemons, the work directory)
@@ -49,8 +59,15 @@ DIR/bench.json. Needs root. Full run: ~10-15 min; --quick: ~3 min.
                      (default /var/tmp/raid5fs-bench; put it on the disk to test)
   --build DIR        where raid5fs and r5_passthrough are (default: $REPO/build,
                      built there with cmake when missing)
-  --targets LIST     comma-separated subset of: raid5fs,passthrough,plain-loop,btrfs-raid5
-                     (default all; the degraded and recovery runs go with their target)
+  --targets LIST     comma-separated subset of: raid5fs,passthrough,plain-loop,btrfs-raid5,
+                     checksums (default all but checksums; the degraded and recovery runs
+                     go with their target); "checksums" alone: only the checksum-mode
+                     targets (of --checksums, default none,crc32c,sha256)
+  --checksums LIST   also set up one array per checksum mode in LIST (comma-separated:
+                     none,crc32c,sha256,hmac-sha256), targets raid5fs-csum-MODE: the four
+                     fio jobs behind a dio loop device and an idle rebuild, in a table
+                     section with each mode against none (put none in LIST for the
+                     ratios). Each mode adds ~1 min to --quick, ~3 min to a full run.
   --reps N           repetitions of each fio job (default 3, --quick 1)
   --member-size SIZE data size of each of the 4 members (default 1G, --quick 256M);
                      the image and the single backing files are 3 x SIZE
@@ -68,6 +85,7 @@ OUT=/var/tmp/raid5fs-bench-out
 WORK=/var/tmp/raid5fs-bench
 BUILD=
 TARGETS=raid5fs,passthrough,plain-loop,btrfs-raid5
+CSUMS=''
 REPS='' MEMBER_SIZE='' FILE_SIZE='' RUNTIME='' R5_OPTS=''
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -76,6 +94,7 @@ while [ $# -gt 0 ]; do
 	--work) WORK=$2; shift ;;
 	--build) BUILD=$2; shift ;;
 	--targets) TARGETS=$2; shift ;;
+	--checksums) CSUMS=$2; shift ;;
 	--reps) REPS=$2; shift ;;
 	--member-size) MEMBER_SIZE=$2; shift ;;
 	--file-size) FILE_SIZE=$2; shift ;;
@@ -119,8 +138,23 @@ IMAGE_BYTES=$((NDATA * MEMBER_BYTES))
 [[ "$RUNTIME" =~ ^[1-9][0-9]*$ ]] || die "bad --runtime: $RUNTIME"
 want() { [[ ",$TARGETS," == *",$1,"* ]]; }
 for t in ${TARGETS//,/ }; do
-	case "$t" in raid5fs | passthrough | plain-loop | btrfs-raid5) ;; *) die "unknown target: $t" ;; esac
+	case "$t" in raid5fs | passthrough | plain-loop | btrfs-raid5 | checksums) ;; *) die "unknown target: $t" ;; esac
 done
+# the checksum-mode targets: --checksums LIST adds them, "checksums" in
+# --targets alone takes the default list
+if [ -n "$CSUMS" ] && ! want checksums; then TARGETS=$TARGETS,checksums; fi
+if want checksums && [ -z "$CSUMS" ]; then CSUMS=none,crc32c,sha256; fi
+CS_MODES=()
+for c in ${CSUMS//,/ }; do
+	case "$c" in none | crc32c | sha256 | hmac-sha256) ;; *) die "unknown checksum mode: $c" ;; esac
+	[[ " ${CS_MODES[*]} " == *" $c "* ]] && die "checksum mode given twice: $c"
+	CS_MODES+=("$c")
+done
+if want checksums; then
+	[ "${#CS_MODES[@]}" -gt 0 ] || die "--checksums: empty list"
+	[[ " ${CS_MODES[*]} " == *" none "* ]] || echo "$PROG: note: no 'none' in --checksums: no ratios against it" >&2
+fi
+BUDGET=$((BUDGET + ${#CS_MODES[@]} * (QUICK ? 60 : 180)))
 
 # ---- prerequisites ----
 [ "$(id -u)" = 0 ] || die "must run as root (loop devices, mounts, drop_caches)"
@@ -215,9 +249,10 @@ elapsed() { python3 -c "print(f'{$(now) - $1:.3f}')"; }
 
 fill() { # fill FILE BYTES [SEEK_BYTES]: write real zeros (no holes), keep the rest
 	local seek=${3:-0}
-	[ $((seek % (4 << 20))) -eq 0 ] || die "fill: unaligned seek"
-	dd if=/dev/zero of="$1" bs=4M seek=$((seek >> 22)) count=$(($2 >> 22)) \
-		oflag=direct conv=notrunc status=none
+	# the data offset is 4 MiB + the checksum table: 4 KiB aligned, not 4 MiB
+	[ $((seek % 4096)) -eq 0 ] || die "fill: unaligned seek"
+	dd if=/dev/zero of="$1" bs=4M seek="$seek" count=$(($2 >> 22)) \
+		oflag=direct,seek_bytes conv=notrunc status=none
 }
 
 LOOP_DEV=
@@ -255,6 +290,13 @@ r5_status() { cat "$1/.raid5fs/status.json"; }
 r5_json() { # r5_json MNT PYEXPR (j = status.json)
 	r5_status "$1" | python3 -c "import json,sys; j=json.load(sys.stdin); print($2)"
 }
+r5_mnt_of() { # r5_mnt_of TARGET -> the raid5fs mount point of TARGET, empty if not raid5fs
+	case "$1" in
+	raid5fs | raid5fs-degraded) echo "$R5_MNT" ;;
+	raid5fs-csum-*) echo "$WORK/cs-${1#raid5fs-csum-}/mnt" ;;
+	esac
+}
+R5_CONFIG='" ".join("%s=%s" % (k, j["stripe_cache"][k]) for k in ("size", "strip_size", "workers", "io_workers")) + " chunk=%d checksum=%s" % (j["chunk_size"], j.get("checksum", "-"))'
 r5_wait_health() { # r5_wait_health MNT HEALTH
 	local i
 	for i in $(seq 150); do
@@ -311,7 +353,7 @@ EOF
 
 # run_fio TARGET LOOP TEST REP DIR [PID]: one measured fio job on DIR/bench.dat
 run_fio() {
-	local target=$1 loop=$2 test=$3 rep=$4 dir=$5 pid=${6:-} out args t0 t1 v
+	local target=$1 loop=$2 test=$3 rep=$4 dir=$5 pid=${6:-} out args t0 t1 v r5mnt
 	out=$OUT/raw/fio.$target.$loop.$test.$rep.json
 	args=(--name="$test" --filename="$dir/bench.dat" --size="$FILE_BYTES" --ioengine=libaio
 		--direct=1 --group_reporting --output-format=json --output="$out" --randrepeat=0)
@@ -326,13 +368,14 @@ run_fio() {
 	*) die "unknown test $test" ;;
 	esac
 	drop_caches
-	[[ "$target" == raid5fs* ]] && r5_status "$R5_MNT" >"$OUT/raw/status.before.json"
+	r5mnt=$(r5_mnt_of "$target")
+	[ -n "$r5mnt" ] && r5_status "$r5mnt" >"$OUT/raw/status.before.json"
 	[ -n "$pid" ] && t0=$(cpu_ticks "$pid")
 	timeout 300 fio "${args[@]}" >/dev/null || die "fio $test on $target/$loop failed (see $out)"
 	[ -n "$pid" ] && t1=$(cpu_ticks "$pid")
 	[ "$test" = prepare ] && return 0
-	if [[ "$target" == raid5fs* ]]; then # the engine's counters during this job
-		r5_status "$R5_MNT" >"$OUT/raw/status.after.json"
+	if [ -n "$r5mnt" ]; then # the engine's counters during this job
+		r5_status "$r5mnt" >"$OUT/raw/status.after.json"
 		python3 - "$OUT/raw/status.before.json" "$OUT/raw/status.after.json" "$out" \
 			"$target" "$loop" "$test" "$rep" >>"$OUT/raw/counters.tsv" <<'PYEOF'
 import json, sys
@@ -387,8 +430,9 @@ info disk "$(df --output=source,fstype "$WORK" | tail -1 | tr -s ' ') rotational
 info fio "$(fio --version)"
 info command "$0 $ARGS"
 info config "members=$NMEMBERS member_size=$MEMBER_BYTES file_size=$FILE_BYTES reps=$REPS runtime=$RUNTIME quick=$QUICK raid5fs_opts=${R5_OPTS:-default}"
+if want checksums; then info checksums "$(IFS=,; echo "${CS_MODES[*]}")"; fi
 checkpoint start
-log "work dir $WORK, results in $OUT; targets $TARGETS; $REPS rep(s), member ${MEMBER_SIZE}, test file ${FILE_SIZE}"
+log "work dir $WORK, results in $OUT; targets $TARGETS${CSUMS:+ ($CSUMS)}; $REPS rep(s), member ${MEMBER_SIZE}, test file ${FILE_SIZE}"
 [ -z "$(others)" ] || log "note: other jobs are running: $(others)"
 
 # ---- targets ----
@@ -403,6 +447,19 @@ PT_D=$WORK/pt PT_MNT=$WORK/pt/mnt PT_DATA=$WORK/pt/data PT_PID=''
 PL_D=$WORK/plain PL_DATA=$WORK/plain/data
 BT_D=$WORK/btrfs BT_DATA=$WORK/btrfs/data BT_DEVS=() BT_USED=''
 BT_DEVID=1 # the btrfs device taken away (devid 1 holds data only; the raid1 metadata went elsewhere)
+# checksum-mode arrays, one per MODE: $WORK/cs-MODE/{m/m0..,mnt,data}
+declare -A CS_PID=()
+cs_d() { echo "$WORK/cs-$1"; }
+cs_member() { echo "$WORK/cs-$1/m/m$2"; } # cs_member MODE SLOT
+cs_members() { # cs_members MODE -> $CS_MEMBERS
+	local i
+	CS_MEMBERS=()
+	for i in $(seq 0 $((NMEMBERS - 1))); do CS_MEMBERS+=("$(cs_member "$1" "$i")"); done
+}
+cs_key_args() { # cs_key_args MODE -> $CS_KEY (--key-file FILE for hmac-sha256)
+	CS_KEY=()
+	if [ "$1" = hmac-sha256 ]; then CS_KEY=(--key-file "$WORK/cs-hmac.key"); fi
+}
 
 setup_raid5fs() {
 	local i m off
@@ -418,12 +475,41 @@ setup_raid5fs() {
 	DAEMONS+=("$R5_PID")
 	r5_status "$R5_MNT" >"$OUT/raw/status.raid5fs.start.json"
 	info raid5fs_stripe_cache_bytes "$(r5_json "$R5_MNT" 'j["stripe_cache"]["memory_bytes"]')"
-	info raid5fs_config "$(r5_json "$R5_MNT" '" ".join("%s=%s" % (k, j["stripe_cache"][k]) for k in ("size", "strip_size", "workers", "io_workers")) + " chunk=%d" % j["chunk_size"]')"
+	info raid5fs_config "$(r5_json "$R5_MNT" "$R5_CONFIG")"
 	loop_attach "$R5_MNT/image" dio
 	mkext4 "$LOOP_DEV"
 	kmount "$LOOP_DEV" "$R5_DATA"
 	run_fio raid5fs dio prepare 0 "$R5_DATA"
 	kumount "$R5_DATA"
+	loop_detach "$LOOP_DEV"
+}
+
+setup_csum() { # setup_csum MODE: like setup_raid5fs, created with --checksum MODE
+	local mode=$1 d mnt m off
+	d=$(cs_d "$mode") mnt=$(cs_d "$mode")/mnt
+	mkdir -p "$d/m" "$mnt"
+	cs_members "$mode"
+	cs_key_args "$mode"
+	if [ "$mode" = hmac-sha256 ] && [ ! -e "$WORK/cs-hmac.key" ]; then
+		(umask 077 && head -c 32 /dev/urandom >"$WORK/cs-hmac.key")
+	fi
+	log "raid5fs-csum-$mode: create --checksum $mode, fill, mount, mkfs.ext4, write the test file"
+	"$RAID5FS" create --checksum "$mode" "${CS_KEY[@]}" --size "$MEMBER_SIZE" "${CS_MEMBERS[@]}" >/dev/null
+	off=$(($(stat -c %s "${CS_MEMBERS[0]}") - MEMBER_BYTES)) # data offset (the table's size depends on the mode)
+	for m in "${CS_MEMBERS[@]}"; do fill "$m" "$MEMBER_BYTES" "$off"; done
+	"$RAID5FS" mount "${CS_KEY[@]}" ${R5_OPTS:+-o "$R5_OPTS"} "${CS_MEMBERS[@]}" "$mnt" 2>/dev/null
+	R5MNTS+=("$mnt")
+	CS_PID[$mode]=$(r5_json "$mnt" 'j["pid"]')
+	DAEMONS+=("${CS_PID[$mode]}")
+	[ "$(r5_json "$mnt" 'j.get("checksum")')" = "$mode" ] || die "raid5fs-csum-$mode: status.json says checksum $(r5_json "$mnt" 'j.get("checksum")')"
+	r5_status "$mnt" >"$OUT/raw/status.raid5fs-csum-$mode.start.json"
+	info "raid5fs-csum-${mode}_data_offset" "$off"
+	if ! want raid5fs && [ "$mode" = "${CS_MODES[0]}" ]; then info raid5fs_config "$(r5_json "$mnt" "$R5_CONFIG")"; fi
+	loop_attach "$mnt/image" dio
+	mkext4 "$LOOP_DEV"
+	kmount "$LOOP_DEV" "$d/data"
+	run_fio "raid5fs-csum-$mode" dio prepare 0 "$d/data"
+	kumount "$d/data"
 	loop_detach "$LOOP_DEV"
 }
 
@@ -478,6 +564,7 @@ with_target() {
 	passthrough) image=$PT_MNT/image data=$PT_DATA ;;
 	plain-loop) data=$PL_DATA ;;
 	btrfs-raid5 | btrfs-raid5-degraded) data=$BT_DATA ;;
+	raid5fs-csum-*) image=$(r5_mnt_of "$target")/image data=$(cs_d "${target#raid5fs-csum-}")/data ;;
 	esac
 	if [ -n "$image" ]; then
 		loop_attach "$image" "$loop"
@@ -550,6 +637,18 @@ recover_raid5fs_idle() { # recover_raid5fs_idle REP (ext4 not mounted: no I/O at
 	log "  raid5fs recovery idle #$1: ${secs}s for $MEMBER_SIZE"
 }
 
+recover_csum_idle() { # recover_csum_idle MODE REP: as recover_raid5fs_idle, a member deleted first
+	local mode=$1 mnt member secs
+	mnt=$(r5_mnt_of "raid5fs-csum-$mode")
+	member=$(cs_member "$mode" "$FAIL_SLOT")
+	rm -f "$member"
+	r5_wait_health "$mnt" degraded
+	drop_caches
+	secs=$(r5_replace "$mnt" "$FAIL_SLOT" "$member")
+	record "raid5fs-csum-$mode" - recovery_idle_MBps "$2" "$(python3 -c "print(round($MEMBER_BYTES / $secs / 1e6, 1))")"
+	log "  raid5fs-csum-$mode recovery idle #$2: ${secs}s for $MEMBER_SIZE"
+}
+
 recover_btrfs() { # recover_btrfs REP: btrfs replace of the missing device (idle)
 	local secs t0 dev
 	truncate -s "$MEMBER_BYTES" "$BT_D/d$BT_DEVID"
@@ -608,6 +707,12 @@ if want btrfs-raid5; then
 	HEALTHY+=("btrfs-raid5 dio")
 	DEGRADED+=("btrfs-raid5-degraded dio")
 fi
+if want checksums; then
+	for mode in "${CS_MODES[@]}"; do
+		setup_csum "$mode"
+		HEALTHY+=("raid5fs-csum-$mode dio")
+	done
+fi
 checkpoint setup
 
 # healthy: the four jobs on every target, round robin
@@ -619,6 +724,7 @@ for rep in $(seq "$REPS"); do
 		pid=
 		[ "$1" = raid5fs ] && pid=$R5_PID
 		[ "$1" = passthrough ] && pid=$PT_PID
+		[[ "$1" == raid5fs-csum-* ]] && pid=${CS_PID[${1#raid5fs-csum-}]}
 		with_target "$1" "$2" suite_once "$1" "$2" "$rep" "$pid"
 	done
 done
@@ -641,6 +747,11 @@ checkpoint degraded
 
 # recovery, idle: survivors' raw read, raid5fs rebuild, btrfs replace, round robin
 if want raid5fs; then "$RAID5FS" speed "$R5_MNT" --max 2000M >/dev/null; fi
+if want checksums; then
+	for mode in "${CS_MODES[@]}"; do
+		"$RAID5FS" speed "$(r5_mnt_of "raid5fs-csum-$mode")" --max 2000M >/dev/null
+	done
+fi
 BT_OK=1
 for rep in $(seq "$REPS"); do
 	log "recovery, repetition $rep of $REPS"
@@ -652,6 +763,9 @@ for rep in $(seq "$REPS"); do
 	if want btrfs-raid5 && [ "$BT_OK" = 1 ]; then
 		[ "$rep" = 1 ] || degrade_btrfs
 		recover_btrfs "$rep" || BT_OK=0
+	fi
+	if want checksums; then
+		for mode in "${CS_MODES[@]}"; do recover_csum_idle "$mode" "$rep"; done
 	fi
 done
 if want raid5fs; then r5_status "$R5_MNT" >"$OUT/raw/status.raid5fs.recovery.json"; fi
@@ -670,6 +784,12 @@ if want raid5fs; then
 	record_rss raid5fs "$R5_PID"
 fi
 if want passthrough; then record_rss passthrough "$PT_PID"; fi
+if want checksums; then
+	for mode in "${CS_MODES[@]}"; do
+		r5_status "$(r5_mnt_of "raid5fs-csum-$mode")" >"$OUT/raw/status.raid5fs-csum-$mode.end.json"
+		record_rss "raid5fs-csum-$mode" "${CS_PID[$mode]}"
+	done
+fi
 checkpoint end
 info elapsed_s "$((SECONDS - START))"
 [ "$((SECONDS - START))" -le "$BUDGET" ] || log "warning: took $((SECONDS - START)) s, over the ${BUDGET} s budget"
@@ -704,13 +824,15 @@ LABEL = {"seq_write": "seq write 1M", "seq_read": "seq read 1M", "rand_write": "
          "replace_MBps": "btrfs replace (alloc.)", "replace_written_MBps": "btrfs replace (written)",
          "cpu_s_per_gib": "daemon CPU / GiB written", "peak_rss_mib": "daemon peak RSS",
          "threads": "daemon threads at the end"}
+CS_MODES = [m for m in info.get("checksums", "").split(",") if m]
+CS = ["raid5fs-csum-" + m for m in CS_MODES]
 TORDER = ["raid5fs", "passthrough", "plain-loop", "btrfs-raid5", "raid5fs-degraded",
-          "btrfs-raid5-degraded", "survivors-raw"]
+          "btrfs-raid5-degraded", "survivors-raw"] + CS
 MORDER = list(UNITS)
 LORDER = ["dio", "buffered", "-"]
 
 ratios = []  # (name, num, den, goal, kind) kind: ">=" or "<="
-def ratio(name, num, den, goal=None, op=">="):
+def ratio(name, num, den, goal=None, op=">=", section=None):
     a, b = med(*num), med(*den)
     if a is None or b is None or b == 0:
         return
@@ -718,6 +840,8 @@ def ratio(name, num, den, goal=None, op=">="):
     met = None if goal is None else (r >= goal if op == ">=" else r <= goal)
     ratios.append({"name": name, "value": round(r, 3), "goal": goal, "op": op, "met": met,
                    "num": "/".join(num), "den": "/".join(den)})
+    if section:
+        ratios[-1]["section"] = section
 
 for loop in ("dio", "buffered"):
     for t, g in (("seq_write", 0.8), ("seq_read", 0.9), ("rand_write", 0.5), ("rand_read", 0.85)):
@@ -746,6 +870,22 @@ ratio("recovery idle raid5fs / btrfs replace", ("recovery_idle_MBps", "raid5fs",
 for loop in ("dio", "buffered"):
     ratio(f"daemon CPU s/GiB written raid5fs/passthrough ({loop} loop)", ("cpu_s_per_gib", "raid5fs", loop),
           ("cpu_s_per_gib", "passthrough", loop), 1.5, "<=")
+# checksum modes against none of the same run. Goals: crc32c >= 0.95 of none on
+# every figure (the four jobs and the rebuild), sha256 >= 0.75 on seq write
+CS_FIG = [("seq_write", "dio"), ("seq_read", "dio"), ("rand_write", "dio"), ("rand_read", "dio"),
+          ("recovery_idle_MBps", "-"), ("cpu_s_per_gib", "dio"), ("peak_rss_mib", "-")]
+CS_GOAL = {("crc32c", "seq_write"): 0.95, ("crc32c", "seq_read"): 0.95, ("crc32c", "rand_write"): 0.95,
+           ("crc32c", "rand_read"): 0.95, ("crc32c", "recovery_idle_MBps"): 0.95,
+           ("sha256", "seq_write"): 0.75}
+if "none" in CS_MODES:
+    for m in CS_MODES:
+        if m == "none":
+            continue
+        for metric, loop in CS_FIG:
+            g = CS_GOAL.get((m, metric))
+            ratio(f"{LABEL[metric]} {m}/none" + (f" ({loop} loop)" if loop != "-" else ""),
+                  (metric, "raid5fs-csum-" + m, loop), (metric, "raid5fs-csum-none", loop), g,
+                  section="checksums")
 pt_rss = med("peak_rss_mib", "passthrough", "-")
 if pt_rss is not None and med("peak_rss_mib", "raid5fs", "-") is not None:
     ratios.append({"name": "peak RSS raid5fs - passthrough (MiB; libfuse's buffers are in both)",
@@ -782,6 +922,10 @@ def rel(metric, target, loop):
             b = med(metric, den, dl)
             if b:
                 notes.append(f"/{lab} {med(metric, target, loop) / b:.2f}")
+    if target in CS and target != "raid5fs-csum-none":
+        b = med(metric, "raid5fs-csum-none", loop)
+        if b:
+            notes.append(f"/none {med(metric, target, loop) / b:.2f}")
     if target == "raid5fs" and metric == "cpu_s_per_gib":
         b = med(metric, "passthrough", loop)
         if b:
@@ -803,7 +947,7 @@ for k in keys:
                  "max": max(v), "n": len(v), "values": v, "ratios": rel(metric, target, loop)})
 
 lines = []
-hdr = f"{'test':<27} {'unit':<5} {'target':<21} {'loop':<8} {'median':>8} {'min..max':>17} {'n':>2}  ratios"
+hdr = f"{'test':<27} {'unit':<5} {'target':<24} {'loop':<8} {'median':>8} {'min..max':>17} {'n':>2}  ratios"
 lines.append(hdr)
 lines.append("-" * len(hdr) + "-" * 30)
 prev = None
@@ -811,19 +955,52 @@ for r in rows:
     if prev is not None and r["metric"] != prev:
         lines.append("")
     prev = r["metric"]
-    lines.append(f"{r['test']:<27} {r['unit']:<5} {r['target']:<21} {r['loop']:<8} {fmt(r['median']):>8} "
+    lines.append(f"{r['test']:<27} {r['unit']:<5} {r['target']:<24} {r['loop']:<8} {fmt(r['median']):>8} "
                  f"{fmt(r['min']) + '..' + fmt(r['max']):>17} {r['n']:>2}  {r['ratios']}")
 lines.append("")
-lines.append("Goals (ratios of medians):")
-goal_rows = [r for r in ratios if r["goal"] is not None] + ([rss_row] if rss_row else [])
+goal_rows = [r for r in ratios if r["goal"] is not None and "section" not in r] + ([rss_row] if rss_row else [])
+if goal_rows:
+    lines.append("Goals (ratios of medians):")
 for r in goal_rows:
     mark = "ok" if r["met"] else "MISS"
     lines.append(f"  {r['name']:<66} {fmt(r['value']):>7}  (goal {r['op']} {r['goal']:g})  {mark}")
-others = [r for r in ratios if r["goal"] is None]
+others = [r for r in ratios if r["goal"] is None and "section" not in r]
 if others:
     lines.append("Other ratios:")
     for r in others:
         lines.append(f"  {r['name']:<66} {fmt(r['value']):>7}")
+# checksum modes: each mode's medians and its ratio to none of this run
+cs_doc = None
+if CS:
+    cs_doc = {"modes": CS_MODES, "medians": {}, "vs_none": {},
+              "goals": "crc32c >= 0.95 of none on every figure (seq write, seq read, rand write,"
+                       " rand read, recovery idle), sha256 >= 0.75 of none on seq write",
+              "ratios": [r for r in ratios if r.get("section") == "checksums"]}
+    lines.append("")
+    lines.append("Checksum modes (raid5fs-csum-MODE: create --checksum MODE, dio loop; medians,"
+                 " in brackets MODE/none of this run):")
+    lines.append(f"  {'test':<27} {'unit':<5}" + "".join(f"{m:>17}" for m in CS_MODES))
+    for metric, loop in CS_FIG:
+        base = med(metric, "raid5fs-csum-none", loop)
+        cells = []
+        for m in CS_MODES:
+            v = med(metric, "raid5fs-csum-" + m, loop)
+            cs_doc["medians"].setdefault(m, {})[metric] = v
+            if v is not None and base and m != "none":
+                cs_doc["vs_none"].setdefault(m, {})[metric] = round(v / base, 3)
+                cells.append(f"{fmt(v)} ({v / base:.2f})")
+            else:
+                cells.append(fmt(v))
+        if any(c != "-" for c in cells):
+            lines.append(f"  {LABEL[metric]:<27} {UNITS[metric]:<5}" + "".join(f"{c:>17}" for c in cells))
+    lines.append("  goals: crc32c >= 0.95 of none on every figure (the four jobs and the recovery),"
+                 " sha256 >= 0.75 of none on seq write")
+    for r in cs_doc["ratios"]:
+        if r["goal"] is not None:
+            mark = "ok" if r["met"] else "MISS"
+            lines.append(f"  {r['name']:<66} {fmt(r['value']):>7}  (goal {r['op']} {r['goal']:g})  {mark}")
+    if "none" not in CS_MODES:
+        lines.append("  (no 'none' in --checksums: no ratios)")
 lines.append("")
 lines.append("loop: dio = losetup --direct-io=on, buffered = default loop device (mount -o loop); "
              "pt = passthrough")
@@ -890,13 +1067,14 @@ if ctr:
     lines.append("")
     lines.append("raid5fs engine counters per fio job (status.json differences, median over repetitions;"
                  " memb. = all members, img. = the 'io' counters):")
-    lines.append(f"  {'job':<33}" + "".join(f"{short.get(k, k.replace('img_', 'img.'))[:10]:>11}" for k in ck))
+    lines.append(f"  {'job':<41}" + "".join(f"{short.get(k, k.replace('img_', 'img.'))[:10]:>11}" for k in ck))
     order = ["seq_write", "seq_read", "rand_write", "rand_read"]
-    for key in sorted(ctr, key=lambda k: (order.index(k[0]) if k[0] in order else 9, k[1], k[2])):
+    for key in sorted(ctr, key=lambda k: (order.index(k[0]) if k[0] in order else 9,
+                                          TORDER.index(k[1]) if k[1] in TORDER else 99, k[1], k[2])):
         test, t, l = key
         m = {k: statistics.median([x.get(k, 0) for x in ctr[key]]) for k in ck}
         per_job.append({"test": test, "target": t, "loop": l, "median": m, "values": ctr[key]})
-        lines.append(f"  {test + ' ' + t + ' ' + l:<33}" + "".join(f"{m[k]:>11.0f}" for k in ck))
+        lines.append(f"  {test + ' ' + t + ' ' + l:<41}" + "".join(f"{m[k]:>11.0f}" for k in ck))
 text = "\n".join(lines)
 print(text)
 open(os.path.join(out, "bench.txt"), "w").write(text + "\n")
@@ -904,6 +1082,8 @@ loops = {k.split(":", 1)[1]: v for k, v in info.items() if k.startswith("loop_di
 doc = {"info": {k: v for k, v in info.items() if not k.startswith("loop_dio:")},
        "loop_dio_actual": loops, "results": rows, "ratios": ratios, "rss": rss_row,
        "raid5fs_counters": counters, "raid5fs_counters_per_job": per_job}
+if cs_doc:
+    doc["checksum_modes"] = cs_doc
 json.dump(doc, open(os.path.join(out, "bench.json"), "w"), indent=1)
 print(f"\nwritten: {os.path.join(out, 'bench.json')}, {os.path.join(out, 'bench.txt')}")
 EOF
