@@ -112,47 +112,44 @@ ull(uint64_t v)
 	return (unsigned long long)v;
 }
 
-/* "bad_blocks": the blocks that failed their checksum since mount (the
- * last R5_STATUS_BAD_BLOCKS of them), and how many there were in all. */
+/* A list of blocks as JSON: "name_total": total, "name": [...]; with
+ * healed, each entry says whether the block was healed. */
+static void
+r5_status_block_list(struct r5_out *o, const char *name, uint64_t total,
+		     const struct r5_bad_block *b, uint32_t n, bool with_healed)
+{
+	r5_out(o, "  \"%s_total\": %llu,\n  \"%s\": [", name, ull(total), name);
+	for (uint32_t i = 0; i < n; i++) {
+		r5_out(o, "%s\n    {\"slot\": %u, \"member_offset\": %llu, \"image_offset\": ",
+		       i ? "," : "", b[i].slot, ull(b[i].member_offset));
+		if (b[i].image_offset == UINT64_MAX)
+			r5_out(o, "null");
+		else
+			r5_out(o, "%llu", ull(b[i].image_offset));
+		if (with_healed)
+			r5_out(o, ", \"parity\": %s, \"healed\": %s",
+			       b[i].image_offset == UINT64_MAX ? "true" : "false",
+			       b[i].healed ? "true" : "false");
+		r5_out(o, "}");
+	}
+	r5_out(o, "%s],\n", n ? "\n  " : "");
+}
+
+/* The blocks that failed their checksum since mount (the last
+ * R5_STATUS_BAD_BLOCKS of them), and those still damaged, which
+ * `raid5fs damage` reports. */
 #define R5_STATUS_BAD_BLOCKS 32
 static void
 r5_status_bad_blocks_json(struct r5_array *a, struct r5_out *o)
 {
 	struct r5_bad_block bad[R5_STATUS_BAD_BLOCKS];
+	struct r5_bad_block *un = malloc(R5_UNHEALED_KEPT * sizeof(*un));
 	uint32_t n;
 	uint64_t total = r5_members_bad_blocks(a->members, bad, R5_STATUS_BAD_BLOCKS, &n);
 
-	r5_out(o, "  \"bad_blocks_total\": %llu,\n  \"bad_blocks\": [", ull(total));
-	for (uint32_t i = 0; i < n; i++) {
-		r5_out(o, "%s\n    {\"slot\": %u, \"member_offset\": %llu, \"image_offset\": ",
-		       i ? "," : "", bad[i].slot, ull(bad[i].member_offset));
-		if (bad[i].image_offset == UINT64_MAX)
-			r5_out(o, "null");
-		else
-			r5_out(o, "%llu", ull(bad[i].image_offset));
-		r5_out(o, ", \"parity\": %s, \"healed\": %s}",
-		       bad[i].image_offset == UINT64_MAX ? "true" : "false",
-		       bad[i].healed ? "true" : "false");
-	}
-	r5_out(o, "%s],\n", n ? "\n  " : "");
-
-	/* still damaged: what `raid5fs damage` reports */
-	struct r5_bad_block *un = malloc(R5_UNHEALED_KEPT * sizeof(*un));
-
+	r5_status_block_list(o, "bad_blocks", total, bad, n, true);
 	total = un ? r5_members_unhealed(a->members, un, R5_UNHEALED_KEPT, &n) : 0;
-	if (!un)
-		n = 0;
-	r5_out(o, "  \"unhealed_total\": %llu,\n  \"unhealed_blocks\": [", ull(total));
-	for (uint32_t i = 0; i < n; i++) {
-		r5_out(o, "%s\n    {\"slot\": %u, \"member_offset\": %llu, \"image_offset\": ",
-		       i ? "," : "", un[i].slot, ull(un[i].member_offset));
-		if (un[i].image_offset == UINT64_MAX)
-			r5_out(o, "null");
-		else
-			r5_out(o, "%llu", ull(un[i].image_offset));
-		r5_out(o, "}");
-	}
-	r5_out(o, "%s],\n", n ? "\n  " : "");
+	r5_status_block_list(o, "unhealed_blocks", total, un, un ? n : 0, false);
 	free(un);
 }
 

@@ -18,6 +18,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 
+#include "le.h"
 #include "raid5fs/checksum.h"
 #include "raid5fs/util.h"
 
@@ -98,13 +99,6 @@ r5_crc32c(uint32_t crc, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return ~crc;
-}
-
-static void
-le64(uint8_t out[8], uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		out[i] = (uint8_t)(v >> (8 * i));
 }
 
 int
@@ -239,13 +233,12 @@ r5_csum_block(const struct r5_csum *cs, uint64_t block, const void *data, uint8_
 {
 	uint8_t num[8];
 
-	le64(num, block);
+	r5_put_le64(num, block);
 	switch (cs->alg) {
 	case R5_CSUM_CRC32C: {
 		uint32_t crc = r5_crc32c(r5_crc32c(0, num, 8), data, R5_CSUM_BLOCK);
 
-		for (int i = 0; i < 4; i++)
-			out[i] = (uint8_t)(crc >> (8 * i));
+		r5_put_le32(out, crc);
 		return 0;
 	}
 	case R5_CSUM_SHA256: {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "csum_table.h"
+#include "le.h"
 #include "locks.h"
 
 enum page_state {
@@ -37,37 +38,19 @@ struct r5_csum_table {
 
 /* ---- page encoding ---- */
 
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 void
 r5_csum_page_seal(uint8_t *page, uint64_t index)
 {
-	put32(page + 4080, R5_CSUM_PAGE_MAGIC);
-	for (int i = 0; i < 8; i++)
-		page[4084 + i] = (uint8_t)(index >> (8 * i));
-	put32(page + 4092, r5_crc32c(0, page, 4092));
+	r5_put_le32(page + 4080, R5_CSUM_PAGE_MAGIC);
+	r5_put_le64(page + 4084, index);
+	r5_put_le32(page + 4092, r5_crc32c(0, page, 4092));
 }
 
 static bool
 page_sealed(const uint8_t *page, uint64_t index)
 {
-	uint64_t got = 0;
-
-	for (int i = 7; i >= 0; i--)
-		got = got << 8 | page[4084 + i];
-	return get32(page + 4080) == R5_CSUM_PAGE_MAGIC && got == index &&
-	       get32(page + 4092) == r5_crc32c(0, page, 4092);
+	return r5_get_le32(page + 4080) == R5_CSUM_PAGE_MAGIC && r5_get_le64(page + 4084) == index &&
+	       r5_get_le32(page + 4092) == r5_crc32c(0, page, 4092);
 }
 
 static bool

@@ -22,6 +22,7 @@
 
 #include <openssl/evp.h>
 
+#include "le.h"
 #include "raid5fs/checksum.h"
 #include "raid5fs/superblock.h"
 #include "raid5fs/util.h"
@@ -67,40 +68,6 @@ enum {
 _Static_assert(OFF_ROLES + R5_MAX_MEMBERS == OFF_NAME, "roles table size");
 _Static_assert(OFF_NAME + R5_NAME_LEN == OFF_END_V1, "name size");
 _Static_assert(OFF_KEY_CHECK + 32 == OFF_END, "key check size");
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	uint32_t v = 0;
-
-	for (int i = 3; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
 
 /* SHA-256 of bytes 0..4063 into out (32 bytes). 0 or -EIO. */
 static int
@@ -194,37 +161,37 @@ void
 r5_sb_encode(const struct r5_superblock *sb, uint8_t *buf)
 {
 	memset(buf, 0, R5_SB_SIZE);
-	put32(buf + OFF_MAGIC, R5_SB_MAGIC);
-	put32(buf + OFF_VERSION, sb->version);
+	r5_put_le32(buf + OFF_MAGIC, R5_SB_MAGIC);
+	r5_put_le32(buf + OFF_VERSION, sb->version);
 	memcpy(buf + OFF_ARRAY_UUID, sb->array_uuid, 16);
 	memcpy(buf + OFF_MEMBER_UUID, sb->member_uuid, 16);
-	put64(buf + OFF_GENERATION, sb->generation);
-	put64(buf + OFF_EVENTS, sb->events);
-	put64(buf + OFF_CTIME, sb->ctime);
-	put64(buf + OFF_UTIME, sb->utime);
-	put32(buf + OFF_ROLE, sb->role);
-	put32(buf + OFF_NR_MEMBERS, sb->nr_members);
-	put32(buf + OFF_CHUNK_SIZE, sb->chunk_size);
-	put32(buf + OFF_LAYOUT, sb->layout);
-	put64(buf + OFF_DATA_OFFSET, sb->data_offset);
-	put64(buf + OFF_DATA_SIZE, sb->data_size);
-	put32(buf + OFF_STATE, sb->state);
-	put32(buf + OFF_FLAGS, sb->flags);
-	put64(buf + OFF_RESYNC, sb->resync_offset);
-	put64(buf + OFF_RECOVERY, sb->recovery_offset);
-	put64(buf + OFF_BITMAP_OFFSET, sb->bitmap_offset);
-	put64(buf + OFF_BITMAP_SIZE, sb->bitmap_size);
-	put64(buf + OFF_BITMAP_REGION, sb->bitmap_region_size);
-	put64(buf + OFF_RESERVED_OFFSET, sb->reserved_offset);
-	put64(buf + OFF_RESERVED_SIZE, sb->reserved_size);
+	r5_put_le64(buf + OFF_GENERATION, sb->generation);
+	r5_put_le64(buf + OFF_EVENTS, sb->events);
+	r5_put_le64(buf + OFF_CTIME, sb->ctime);
+	r5_put_le64(buf + OFF_UTIME, sb->utime);
+	r5_put_le32(buf + OFF_ROLE, sb->role);
+	r5_put_le32(buf + OFF_NR_MEMBERS, sb->nr_members);
+	r5_put_le32(buf + OFF_CHUNK_SIZE, sb->chunk_size);
+	r5_put_le32(buf + OFF_LAYOUT, sb->layout);
+	r5_put_le64(buf + OFF_DATA_OFFSET, sb->data_offset);
+	r5_put_le64(buf + OFF_DATA_SIZE, sb->data_size);
+	r5_put_le32(buf + OFF_STATE, sb->state);
+	r5_put_le32(buf + OFF_FLAGS, sb->flags);
+	r5_put_le64(buf + OFF_RESYNC, sb->resync_offset);
+	r5_put_le64(buf + OFF_RECOVERY, sb->recovery_offset);
+	r5_put_le64(buf + OFF_BITMAP_OFFSET, sb->bitmap_offset);
+	r5_put_le64(buf + OFF_BITMAP_SIZE, sb->bitmap_size);
+	r5_put_le64(buf + OFF_BITMAP_REGION, sb->bitmap_region_size);
+	r5_put_le64(buf + OFF_RESERVED_OFFSET, sb->reserved_offset);
+	r5_put_le64(buf + OFF_RESERVED_SIZE, sb->reserved_size);
 	memcpy(buf + OFF_ROLES, sb->roles, R5_MAX_MEMBERS);
 	memcpy(buf + OFF_NAME, sb->name, R5_NAME_LEN);
 	/* A name that fills all 64 bytes would not decode: keep the NUL. */
 	buf[OFF_NAME + R5_NAME_LEN - 1] = 0;
 	if (sb->version >= 2) {
-		put32(buf + OFF_CSUM_ALG, sb->csum_alg);
-		put64(buf + OFF_CSUM_OFFSET, sb->csum_offset);
-		put64(buf + OFF_CSUM_SIZE, sb->csum_size);
+		r5_put_le32(buf + OFF_CSUM_ALG, sb->csum_alg);
+		r5_put_le64(buf + OFF_CSUM_OFFSET, sb->csum_offset);
+		r5_put_le64(buf + OFF_CSUM_SIZE, sb->csum_size);
 		memcpy(buf + OFF_KEY_CHECK, sb->key_check, 32);
 	}
 	if (sb_checksum(buf, buf + SB_CSUM_OFFSET) < 0) {
@@ -319,9 +286,9 @@ r5_sb_decode(const uint8_t *buf, size_t len, struct r5_superblock *sb)
 
 	if (len < R5_SB_SIZE)
 		return R5_SB_BAD_FIELD;
-	if (get32(buf + OFF_MAGIC) != R5_SB_MAGIC)
+	if (r5_get_le32(buf + OFF_MAGIC) != R5_SB_MAGIC)
 		return R5_SB_BAD_MAGIC;
-	if (get32(buf + OFF_VERSION) < R5_SB_VERSION_MIN || get32(buf + OFF_VERSION) > R5_SB_VERSION)
+	if (r5_get_le32(buf + OFF_VERSION) < R5_SB_VERSION_MIN || r5_get_le32(buf + OFF_VERSION) > R5_SB_VERSION)
 		return R5_SB_BAD_VERSION;
 	if (sb_checksum(buf, csum) < 0)
 		return R5_SB_IO_ERROR;
@@ -329,34 +296,34 @@ r5_sb_decode(const uint8_t *buf, size_t len, struct r5_superblock *sb)
 		return R5_SB_BAD_CHECKSUM;
 
 	memset(sb, 0, sizeof(*sb));
-	sb->version = get32(buf + OFF_VERSION);
+	sb->version = r5_get_le32(buf + OFF_VERSION);
 	memcpy(sb->array_uuid, buf + OFF_ARRAY_UUID, 16);
 	memcpy(sb->member_uuid, buf + OFF_MEMBER_UUID, 16);
-	sb->generation = get64(buf + OFF_GENERATION);
-	sb->events = get64(buf + OFF_EVENTS);
-	sb->ctime = get64(buf + OFF_CTIME);
-	sb->utime = get64(buf + OFF_UTIME);
-	sb->role = get32(buf + OFF_ROLE);
-	sb->nr_members = get32(buf + OFF_NR_MEMBERS);
-	sb->chunk_size = get32(buf + OFF_CHUNK_SIZE);
-	sb->layout = get32(buf + OFF_LAYOUT);
-	sb->data_offset = get64(buf + OFF_DATA_OFFSET);
-	sb->data_size = get64(buf + OFF_DATA_SIZE);
-	sb->state = get32(buf + OFF_STATE);
-	sb->flags = get32(buf + OFF_FLAGS);
-	sb->resync_offset = get64(buf + OFF_RESYNC);
-	sb->recovery_offset = get64(buf + OFF_RECOVERY);
-	sb->bitmap_offset = get64(buf + OFF_BITMAP_OFFSET);
-	sb->bitmap_size = get64(buf + OFF_BITMAP_SIZE);
-	sb->bitmap_region_size = get64(buf + OFF_BITMAP_REGION);
-	sb->reserved_offset = get64(buf + OFF_RESERVED_OFFSET);
-	sb->reserved_size = get64(buf + OFF_RESERVED_SIZE);
+	sb->generation = r5_get_le64(buf + OFF_GENERATION);
+	sb->events = r5_get_le64(buf + OFF_EVENTS);
+	sb->ctime = r5_get_le64(buf + OFF_CTIME);
+	sb->utime = r5_get_le64(buf + OFF_UTIME);
+	sb->role = r5_get_le32(buf + OFF_ROLE);
+	sb->nr_members = r5_get_le32(buf + OFF_NR_MEMBERS);
+	sb->chunk_size = r5_get_le32(buf + OFF_CHUNK_SIZE);
+	sb->layout = r5_get_le32(buf + OFF_LAYOUT);
+	sb->data_offset = r5_get_le64(buf + OFF_DATA_OFFSET);
+	sb->data_size = r5_get_le64(buf + OFF_DATA_SIZE);
+	sb->state = r5_get_le32(buf + OFF_STATE);
+	sb->flags = r5_get_le32(buf + OFF_FLAGS);
+	sb->resync_offset = r5_get_le64(buf + OFF_RESYNC);
+	sb->recovery_offset = r5_get_le64(buf + OFF_RECOVERY);
+	sb->bitmap_offset = r5_get_le64(buf + OFF_BITMAP_OFFSET);
+	sb->bitmap_size = r5_get_le64(buf + OFF_BITMAP_SIZE);
+	sb->bitmap_region_size = r5_get_le64(buf + OFF_BITMAP_REGION);
+	sb->reserved_offset = r5_get_le64(buf + OFF_RESERVED_OFFSET);
+	sb->reserved_size = r5_get_le64(buf + OFF_RESERVED_SIZE);
 	memcpy(sb->roles, buf + OFF_ROLES, R5_MAX_MEMBERS);
 	memcpy(sb->name, buf + OFF_NAME, R5_NAME_LEN);
 	if (sb->version >= 2) {
-		sb->csum_alg = get32(buf + OFF_CSUM_ALG);
-		sb->csum_offset = get64(buf + OFF_CSUM_OFFSET);
-		sb->csum_size = get64(buf + OFF_CSUM_SIZE);
+		sb->csum_alg = r5_get_le32(buf + OFF_CSUM_ALG);
+		sb->csum_offset = r5_get_le64(buf + OFF_CSUM_OFFSET);
+		sb->csum_size = r5_get_le64(buf + OFF_CSUM_SIZE);
 		memcpy(sb->key_check, buf + OFF_KEY_CHECK, 32);
 	}
 	return sb_validate(sb);

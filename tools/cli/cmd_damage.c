@@ -234,9 +234,9 @@ cmd_damage(int argc, char **argv)
 	r = cli_status_json(mnt, abs, &json);
 	if (r != CLI_OK)
 		return r;
-	if (!cli_json_u64(json, "unhealed_total", &total)) {
+	if (!cli_json_u64(json, "unhealed_blocks_total", &total)) {
 		free(json);
-		return cli_error(mnt, "status.json has no unhealed_total (a raid5fs without checksums?)");
+		return cli_error(mnt, "status.json has no unhealed_blocks_total (a raid5fs without checksums?)");
 	}
 	if (total > 0)
 		d = calloc(total, sizeof(*d));
