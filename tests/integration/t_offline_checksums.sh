@@ -2,10 +2,8 @@
 # t_offline_checksums: the per-block checksum tables the engine writes
 # (format version 2, include/raid5fs/checksum.h) checked by the independent
 # decoder (tests/tools/r5_offline.c, verify-checksums), for crc32c, sha256
-# and hmac-sha256. A crc32c array (create's default) is written through the
-# mounted image; the raid5fs command has no --checksum/--key-file yet, so
-# the sha256 and hmac-sha256 arrays are made and written by
-# tests/tools/r5_engine_fill.c through the engine's interface. For each:
+# and hmac-sha256, each array made with `raid5fs create --checksum` and
+# written through the mounted image. For each:
 # a clean array verifies; one flipped data byte is named (slot, 4 KiB
 # offset), in a written block and in a block under a never-written table
 # page; a damaged table page makes its blocks unverifiable; keys are
@@ -13,8 +11,6 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-R5_ENGINE_FILL=$R5_TOOLS/r5_engine_fill
-[[ -x $R5_ENGINE_FILL ]] || fail "$R5_ENGINE_FILL missing"
 MB=$((1024 * 1024))
 MSIZE_MIB=16   # member data size
 WRITE_KIB=8192 # written from image offset 0: member blocks 0..1023 of 4096
@@ -123,34 +119,24 @@ check_array() {
 head -c 32 /dev/urandom >"$W/array.key"
 chmod 600 "$W/array.key"
 
-# crc32c: the raid5fs command's default, written through the mount.
-log "=== crc32c (raid5fs create, written through the image)"
-KEY=()
-R5_PREFIX=c make_array 3 "${MSIZE_MIB}M" --chunk 16K --name csum_crc32c
+# Each kind made by the raid5fs command (crc32c is its default), written
+# through the mounted image.
 mnt=$W/mnt
-mount_array "$mnt"
-r5_pattern fill "$mnt/image" 41 0 "${WRITE_KIB}K" >&2 || fail "fill failed"
-umount_array "$mnt"
-check_array crc32c
-rm -f -- "${MEMBERS[@]}"
-
-for alg in sha256 hmac-sha256; do
-	log "=== $alg (r5_engine_fill)"
+for alg in crc32c sha256 hmac-sha256; do
+	log "=== $alg"
 	KEY=()
 	[[ $alg == hmac-sha256 ]] && KEY=(--key-file "$W/array.key")
-	mkdir -p "$W/disks"
-	MEMBERS=("$W/disks/$alg.0" "$W/disks/$alg.1" "$W/disks/$alg.2")
-	to 300 "$R5_ENGINE_FILL" --checksum "$alg" "${KEY[@]}" "$MSIZE_MIB" 42 "$WRITE_KIB" \
-		"${MEMBERS[@]}" >&2 || fail "r5_engine_fill --checksum $alg failed"
+	R5_PREFIX=$alg. make_array 3 "${MSIZE_MIB}M" --chunk 16K --checksum "$alg" "${KEY[@]}"
+	mount_array "$mnt" "${KEY[@]}"
+	r5_pattern fill "$mnt/image" 41 0 "${WRITE_KIB}K" >&2 || fail "$alg: fill failed"
+	umount_array "$mnt"
 	check_array "$alg"
 	rm -f -- "${MEMBERS[@]}"
 done
 
 # No checksums: one line, exit 0.
 log "=== none"
-MEMBERS=("$W/disks/none.0" "$W/disks/none.1" "$W/disks/none.2")
-to 300 "$R5_ENGINE_FILL" --checksum none "$MSIZE_MIB" 43 64 "${MEMBERS[@]}" >&2 ||
-	fail "r5_engine_fill --checksum none failed"
+R5_PREFIX=none. make_array 3 "${MSIZE_MIB}M" --chunk 16K --checksum none
 vc "${MEMBERS[@]}"
 [[ $RC -eq 0 && $OUT == "no checksums: checksum none" ]] || fail "csum none: exit $RC: $OUT $ERR"
 [[ $(info_field csum "${MEMBERS[0]}") == none ]] || fail "csum none: info does not say so"
