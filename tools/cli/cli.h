@@ -58,6 +58,11 @@ int cli_mount_lookup(const char *abspath, char *fstype, size_t fslen);
 /* Checks that mnt is a raid5fs mount; on failure prints the error and
  * returns CLI_ERR. abs receives the absolute mount point (PATH_MAX). */
 int cli_require_raid5fs_mount(const char *mnt, char *abs);
+/* The arguments of a command that takes only -h and one MOUNTPOINT, then
+ * its status.json: -1 and *json (malloc'd), *mnt, abs set when the command
+ * goes on, else the exit status to return (help printed, or an error). */
+int cli_mount_only_status(const char *cmd, int argc, char **argv, void (*help)(void),
+			  const char **mnt, char *abs, char **json);
 
 /* Reads a whole (small, procfs-like) file into a NUL-terminated malloc'd
  * buffer. 0 or -errno. */

@@ -685,3 +685,31 @@ cli_parse_slot(const char *cmd, const char *s, uint32_t *slot)
 		return CLI_USAGE;
 	return 0;
 }
+
+int
+cli_mount_only_status(const char *cmd, int argc, char **argv, void (*help)(void),
+		      const char **mnt, char *abs, char **json)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, r;
+
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		if (c != 'h')
+			return cli_bad_option(cmd, argv, c);
+		help();
+		return CLI_OK;
+	}
+	if (argc - optind != 1)
+		return cli_usage(cmd, "need exactly one MOUNTPOINT");
+	*mnt = argv[optind];
+	r = cli_require_raid5fs_mount(*mnt, abs);
+	if (r != 0)
+		return r;
+	r = cli_status_json(*mnt, abs, json);
+	return r != CLI_OK ? r : -1;
+}

@@ -8,7 +8,6 @@
  * paths. Nothing here writes anything. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -203,36 +202,14 @@ damage_files(const char *image, const struct damaged *d, uint64_t n, uint32_t bs
 int
 cmd_damage(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	char abs[PATH_MAX], image[PATH_MAX + 8], key[96], v[32];
 	struct damaged *d = NULL;
 	uint64_t total = 0, n = 0;
 	const char *mnt;
 	char *json;
-	int c, r;
+	int r = cli_mount_only_status("damage", argc, argv, damage_help, &mnt, abs, &json);
 
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			damage_help();
-			return CLI_OK;
-		default:
-			return cli_bad_option("damage", argv, c);
-		}
-	}
-	if (argc - optind != 1)
-		return cli_usage("damage", "need exactly one MOUNTPOINT");
-	mnt = argv[optind];
-	r = cli_require_raid5fs_mount(mnt, abs);
-	if (r != 0)
-		return r;
-	r = cli_status_json(mnt, abs, &json);
-	if (r != CLI_OK)
+	if (r >= 0)
 		return r;
 	if (!cli_json_u64(json, "unhealed_blocks_total", &total)) {
 		free(json);

@@ -1,6 +1,5 @@
 /* cmd_idle.c - raid5fs idle: stop the running sync action ("idle" on the
  * control file). */
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,34 +22,12 @@ idle_help(void)
 int
 cmd_idle(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	char abs[PATH_MAX], before[32], after[32], progress[32];
 	const char *mnt;
 	char *json;
-	int c, r;
+	int r = cli_mount_only_status("idle", argc, argv, idle_help, &mnt, abs, &json);
 
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			idle_help();
-			return CLI_OK;
-		default:
-			return cli_bad_option("idle", argv, c);
-		}
-	}
-	if (argc - optind != 1)
-		return cli_usage("idle", "need exactly one MOUNTPOINT");
-	mnt = argv[optind];
-	r = cli_require_raid5fs_mount(mnt, abs);
-	if (r != 0)
-		return r;
-	r = cli_status_json(mnt, abs, &json);
-	if (r != CLI_OK)
+	if (r >= 0)
 		return r;
 	if (cli_json_get(json, "sync.action", before, sizeof(before)) != 1)
 		snprintf(before, sizeof(before), "idle");
