@@ -1,5 +1,5 @@
-/* member_recorder.c - records writes and syncs of wrapped members in one
- * shared log (see member_recorder.h). */
+/* member_recorder.c - records writes and syncs (and reads, if asked) of
+ * wrapped members in one shared log (see member_recorder.h). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +44,11 @@ static ssize_t
 rec_pread(void *ctx, void *buf, size_t len, uint64_t off)
 {
 	struct recorder_ctx *c = ctx;
+	ssize_t r = c->inner_ops->pread(c->inner, buf, len, off);
 
-	return c->inner_ops->pread(c->inner, buf, len, off);
+	if (r > 0 && c->rec->record_reads)
+		record(c, R5_REC_READ, off, buf, (size_t)r);
+	return r;
 }
 
 static ssize_t
@@ -104,8 +107,8 @@ rec_willneed(void *ctx, uint64_t off, uint64_t len)
 		c->inner_ops->willneed(c->inner, off, len);
 }
 
-/* No preadv/pwritev: the member helpers then write buffer by buffer, so
- * every write is recorded with its own offset. */
+/* No preadv/pwritev/preadv_cached: the member helpers then read and write
+ * buffer by buffer, so every call is recorded with its own offset. */
 static const struct r5_member_ops recorder_ops = {
 	.pread = rec_pread,
 	.pwrite = rec_pwrite,
