@@ -184,7 +184,7 @@ r5_member_open_file(struct r5_member *m, const char *path, int create)
 		return -ENAMETOOLONG;
 	if (create)
 		flags |= O_CREAT | O_EXCL;
-	fd = open(path, flags, 0644);
+	fd = open(path, flags, 0600); /* a member holds the array's data: owner only */
 	if (fd < 0)
 		return -errno;
 	return r5_member_from_fd(m, fd, path);

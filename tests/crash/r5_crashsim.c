@@ -323,6 +323,9 @@ main(int argc, char **argv)
 			fprintf(stderr, "r5_crashsim: could not remove %s\n", r.dir);
 	}
 	r5_crash_destroy(&r.log);
+	free(r.old);
+	free(r.new);
+	free(r.written);
 	if (r.o.expect_hole)
 		return fail_healthy == 0 && fail_degraded > 0 ? 0 : 1;
 	return fail_healthy + fail_degraded == 0 ? 0 : 1;

@@ -76,6 +76,8 @@ for slot in 0 1 2 3; do
 	fi
 	wait "$fpid" || fail "fio (running during the rebuild of slot $slot) failed"
 	[[ -f ${MEMBERS[slot]} ]] || fail "replace did not recreate ${MEMBERS[slot]}"
+	[[ $(stat -c %a "${MEMBERS[slot]}") == 600 ]] ||
+		fail "the replacement ${MEMBERS[slot]} is not 0600 (it holds the array's data)"
 	expect_optimal "$mnt"
 	expect "$mnt" '.sync.last_action == "recover" and .sync.last_result == "ok"' "last sync was a successful recover"
 	expect "$mnt" ".members[$slot].path == \"${MEMBERS[slot]}\"" "slot $slot is at its old path"

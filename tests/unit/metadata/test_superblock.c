@@ -677,7 +677,8 @@ Test(member, file_backend)
 		struct stat st;
 
 		cr_assert_eq(stat(p, &st), 0);
-		cr_assert_eq(st.st_mode & 0777, 0644 & ~umask(022));
+		/* a member file holds the array's data: its owner only */
+		cr_assert_eq(st.st_mode & 0777, 0600 & ~umask(022));
 	}
 	cr_assert_eq(r5_member_open_file(&m, p, 1), -EEXIST);
 	cr_assert_eq(r5_member_open_file(&m, p, 0), 0);
