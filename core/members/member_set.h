@@ -142,6 +142,12 @@ int r5_members_csum_refresh(struct r5_members *ms, uint32_t slot, const struct i
  * it in the list and logs one line (member, member offset, image offset). */
 void r5_members_csum_error(struct r5_members *ms, uint32_t slot, uint64_t member_off,
 			   uint64_t image_off);
+/* A recovery wrote [off, off+len) of a slot without being able to rebuild
+ * it: its entries are made never to verify (reads there fail with EIO until
+ * it is written again), it is listed as still damaged, and one line is
+ * logged. */
+void r5_members_csum_lost(struct r5_members *ms, uint32_t slot, uint64_t off, uint64_t len,
+			  uint64_t image_off);
 /* The block recorded above was rewritten from the other members. */
 void r5_members_csum_healed(struct r5_members *ms, uint32_t slot, uint64_t member_off);
 /* The last blocks recorded (at most max, oldest first); returns how many

@@ -195,6 +195,26 @@ r5_members_csum_error(struct r5_members *ms, uint32_t slot, uint64_t member_off,
 }
 
 void
+r5_members_csum_lost(struct r5_members *ms, uint32_t slot, uint64_t off, uint64_t len,
+		     uint64_t image_off)
+{
+	struct r5_slot *s = &ms->slot[slot];
+	struct r5_csum_table *t = atomic_load(&s->csum);
+	struct r5_bad_block b = { .slot = slot, .member_offset = off, .image_offset = image_off };
+
+	/* without checksums nothing would stop the zeros from being read */
+	if (!t || r5_csum_table_poison(t, off, len) < 0)
+		r5_members_fail(ms, slot, "recovery could not rebuild member offset %llu",
+				(unsigned long long)off);
+	r5_mutex_lock(&ms->csum.bad_lock);
+	unhealed_add(ms, &b);
+	r5_mutex_unlock(&ms->csum.bad_lock);
+	r5_logp(R5_LOG_ERR,
+		"recovery: member %u (%s), member offset %llu cannot be rebuilt (another block of its row failed its checksum); reads there fail with EIO",
+		slot, s->member.path, (unsigned long long)off);
+}
+
+void
 r5_members_csum_healed(struct r5_members *ms, uint32_t slot, uint64_t member_off)
 {
 	atomic_fetch_add(&ms->slot[slot].stats.csum_healed, 1);

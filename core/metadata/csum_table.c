@@ -364,6 +364,35 @@ r5_csum_table_update(struct r5_csum_table *t, const struct iovec *iov, int iovcn
 	return for_each_batch(t, iov, iovcnt, off, update_batch, &cb);
 }
 
+int
+r5_csum_table_poison(struct r5_csum_table *t, uint64_t off, uint64_t len)
+{
+	int ret = 0;
+
+	if (off % R5_CSUM_BLOCK || len % R5_CSUM_BLOCK)
+		return -EINVAL;
+	r5_mutex_lock(&t->lock);
+	for (uint64_t b = off / R5_CSUM_BLOCK; ret == 0 && b < (off + len) / R5_CSUM_BLOCK; b++) {
+		const uint64_t p = b / t->per_page;
+		const uint32_t k = (uint32_t)(b % t->per_page);
+		uint8_t *page;
+
+		if (b >= t->nblocks) {
+			ret = -EINVAL;
+			break;
+		}
+		ret = page_get(t, p, &page);
+		if (ret < 0)
+			break;
+		/* the entry of what was written, inverted: it cannot match it */
+		for (uint32_t i = 0; i < t->esize; i++)
+			page[(size_t)k * t->esize + i] ^= 0xff;
+		ret = t->state[p] == PAGE_DAMAGED ? 0 : mark_dirty(t, p);
+	}
+	r5_mutex_unlock(&t->lock);
+	return ret;
+}
+
 /* ---- flush ---- */
 
 int

@@ -66,6 +66,11 @@ int r5_csum_table_verify(struct r5_csum_table *t, const struct iovec *iov, int i
  * a block taken as it is). 0, or -EIO (the table could not be read). */
 int r5_csum_table_update(struct r5_csum_table *t, const struct iovec *iov, int iovcnt,
 			 uint64_t off);
+/* Makes the entries of the blocks in [off, off+len) (whole blocks) differ
+ * from what they were set to: a block written there that could not be
+ * rebuilt never verifies, whatever it holds, until it is written again.
+ * 0 or -errno. */
+int r5_csum_table_poison(struct r5_csum_table *t, uint64_t off, uint64_t len);
 /* Writes every dirty page to the member (without syncing it). 0 or
  * -errno; pages that could not be written stay dirty. */
 int r5_csum_table_flush(struct r5_csum_table *t);

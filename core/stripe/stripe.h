@@ -65,7 +65,7 @@ struct r5_cache_info {
 	uint32_t nr_stripes, strip_size, nr_members, nr_workers, nr_io_workers;
 	uint32_t active, inactive, handle, delayed;     /* stripes by list now */
 	uint64_t hits, misses, waits, rmw, rcw, delayed_total, prereads, writebacks,
-		computes, bounced, csum_refreshed;
+		computes, bounced, csum_refreshed, lost;
 };
 
 /* A cache of nr_stripes stripes of strip_size bytes per member over the

@@ -438,6 +438,7 @@ r5_cache_get_info(struct r5_cache *c, struct r5_cache_info *out)
 	out->computes = atomic_load(&c->stats.computes);
 	out->bounced = atomic_load(&c->stats.bounced);
 	out->csum_refreshed = atomic_load(&c->stats.csum_refreshed);
+	out->lost = atomic_load(&c->stats.lost);
 }
 
 /* ---- the delayed list (stripe_internal.h, LISTS) ---- */

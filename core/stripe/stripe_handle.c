@@ -66,6 +66,24 @@ r5_dev_healable(struct r5_cache *c, struct stripe_head *sh, uint32_t i)
 	return (sh->dev[i].flags & R5_BADCSUM) && r5_slot_usable(c, sh, i);
 }
 
+/* Recovery onto a new member meets a row it cannot rebuild: the only
+ * other unusable pages are blocks that failed their checksum on members
+ * in use (a missing member instead means the array is failing). The reads
+ * of the row are done (nothing in flight). sh->lock held. */
+static bool
+r5_recover_row_lost(struct r5_cache *c, struct stripe_head *sh, uint32_t usable)
+{
+	const uint32_t all = (1u << c->nr_members) - 1;
+
+	if (sh->sync_action != R5_SYNC_RECOVER || sh->sync_phase != 0 || sh->sync_target < 0)
+		return false;
+	for (uint32_t i = 0; i < c->nr_members; i++)
+		if ((all & ~usable & (1u << i)) && (int)i != sh->sync_target &&
+		    !r5_dev_healable(c, sh, i))
+			return false;
+	return true;
+}
+
 /* Finishes this stripe's part of a sync action. sh->lock held. */
 static void
 r5_sync_finish(struct stripe_head *sh, int error)
@@ -209,6 +227,7 @@ r5_handle_stripe(struct stripe_head *sh, struct r5_plug *plug)
 	/* 1. Two members unusable here: nothing can be served or stored. */
 	if (nfailed > 1) {
 		bool array_failed = r5_members_failed(c->members);
+		const bool lost_row = !array_failed && r5_recover_row_lost(c, sh, usable);
 
 		for (uint32_t i = 0; i < n; i++) {
 			struct r5_seg *w;
@@ -225,6 +244,21 @@ r5_handle_stripe(struct stripe_head *sh, struct r5_plug *plug)
 			sh->dev[i].flags &= ~(R5_READERROR | R5_BADCSUM);
 			if (array_failed)
 				sh->dev[i].flags &= ~(R5_DIRTY | R5_UPTODATE);
+		}
+		if (lost_row) {
+			/* The new member's page of this row cannot be rebuilt: write
+			 * it with an entry that will never verify (R5_POISON), so
+			 * that its reads fail instead of returning these zeros, and
+			 * let the recovery go on (md's bad block log would record
+			 * the row). */
+			struct r5_dev *t = &sh->dev[sh->sync_target];
+
+			memset(t->page, 0, c->strip_size);
+			t->flags &= ~R5_UPTODATE;
+			t->flags |= R5_DIRTY | R5_INSYNC | R5_WANTWRITE | R5_LOCKED | R5_POISON;
+			sh->sync_phase = 1;
+			atomic_fetch_add(&c->stats.lost, 1);
+			goto issue;
 		}
 		if (sh->sync_action)
 			r5_sync_finish(sh, -EIO);

@@ -68,6 +68,18 @@ r5_io_complete(struct stripe_head *sh, struct r5_work *w, int ret)
 		r5_members_fail(ms, w->dev, "%s error at member offset %llu: %s",
 				   w->kind == R5_WORK_READ ? "read" : "write",
 				   (unsigned long long)(sh->sector * c->strip_size), strerror(-ret));
+	/* A page recovery could not rebuild, now on the member: its entry is
+	 * made never to verify (may fail the member: no cache lock held; the
+	 * flag is this write's own while the page is locked). */
+	const bool poison = w->kind == R5_WORK_WRITE && (dev->flags & R5_POISON);
+	if (poison && ret == 0) {
+		uint64_t image_off = UINT64_MAX;
+		const uint64_t off = sh->sector * c->strip_size;
+
+		if (w->dev != sh->pd_idx)
+			r5_layout_unmap(&c->geo, w->dev, off, &image_off);
+		r5_members_csum_lost(ms, w->dev, off, c->strip_size, image_off);
+	}
 
 	r5_mutex_lock(&sh->lock);
 	if (w->kind == R5_WORK_READ) {
@@ -79,6 +91,8 @@ r5_io_complete(struct stripe_head *sh, struct r5_work *w, int ret)
 			dev->flags |= R5_READERROR;
 	} else {
 		/* Written, or its member is now faulty and parity carries it. */
+		if (poison)
+			dev->flags &= ~(R5_POISON | R5_UPTODATE);
 		if (ret == 0 && (dev->flags & R5_BADCSUM)) {
 			dev->flags &= ~(R5_BADCSUM | R5_READERROR);
 			r5_members_csum_healed(ms, w->dev, sh->sector * c->strip_size);

@@ -32,6 +32,10 @@
  *   R5_BADCSUM   the page failed its checksum on a member that is present:
  *                once rebuilt from the others it is written back (self
  *                heal; a check only counts it), which clears both flags.
+ *   R5_POISON    a recovery could not rebuild this page of the new member
+ *                (another page of the row failed its checksum): it is
+ *                written with an entry that never verifies, so its reads
+ *                fail with EIO rather than return the zeros written.
  * Allowed transitions: !UPTODATE -> (read | compute) -> UPTODATE;
  *   UPTODATE -> (drain | reconstruct) -> UPTODATE|DIRTY -> (write) -> UPTODATE.
  * A page is only changed while LOCKED by the one operation that locked it.
@@ -167,6 +171,7 @@ enum {
 	R5_INSYNC = 1u << 6,    /* a rebuilding member's page rebuilt in this stripe */
 	R5_READERROR = 1u << 7, /* read failed on a degraded array: unusable this pass */
 	R5_BADCSUM = 1u << 8,   /* failed its checksum: rebuild, then write back */
+	R5_POISON = 1u << 9,    /* recovery could not rebuild it: written so it never verifies */
 };
 
 /* stripe bits: sh->state */
@@ -290,6 +295,7 @@ struct r5_cache_stats {
 	atomic_ullong computes;        /* pages rebuilt from parity */
 	atomic_ullong bounced;         /* write segments acknowledged from a bounce buffer */
 	atomic_ullong csum_refreshed;  /* entries set from the data after an unclean stop */
+	atomic_ullong lost;            /* pages a recovery could not rebuild (R5_POISON) */
 };
 
 struct r5_cache {

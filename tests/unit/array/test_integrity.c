@@ -631,3 +631,67 @@ Test(integrity, a_version_1_array_runs_without_checksums)
 	}
 	teardown(&f);
 }
+
+/* A recovery onto a new member that meets a damaged block on a survivor
+ * cannot rebuild that row of the new member: it writes it so that it never
+ * verifies, lists it, and goes on; the rebuild ends, every other byte is
+ * right, and that row's two blocks read as EIO (never the zeros written). */
+Test(integrity, recovery_goes_past_a_row_it_cannot_rebuild)
+{
+	struct fixture f;
+	const uint32_t gone = 3;
+	const uint64_t moff = 11 * CHUNK + 4 * KB;
+	char err[256] = "";
+
+	setup(&f, NULL);
+	r5t_start(&f.t, (1u << N) - 1, NULL);
+	uint32_t p = parity_slot(&f, moff), victim = 0;
+	while (victim == p || victim == gone)
+		victim++;
+	uint64_t img_victim, img_gone = UINT64_MAX;
+	cr_assert_eq(r5_layout_unmap(&f.t.a->geo, victim, moff, &img_victim), 0);
+	if (p != gone)
+		cr_assert_eq(r5_layout_unmap(&f.t.a->geo, gone, moff, &img_gone), 0);
+	r5t_stop(&f.t);
+	damage(&f, victim, moff + 5);
+	unlink(f.t.path[gone]);
+
+	r5t_start(&f.t, ((1u << N) - 1) & ~(1u << gone), NULL);
+	cr_assert_eq(r5_array_replace(f.t.a, gone, f.t.path[gone], err, sizeof(err)), 0, "%s", err);
+	for (int i = 0; i < 60000 && r5_sync_action(f.t.a->sync) != R5_SYNC_IDLE; i++)
+		usleep(1000);
+	struct r5_sync_status st;
+	r5_sync_get_status(f.t.a->sync, &st);
+	cr_assert_eq(st.last_action, R5_SYNC_RECOVER);
+	cr_assert_eq(st.last_result, 0, "the rebuild stopped: %d", st.last_result);
+	cr_assert_eq(r5_members_state(f.t.a->members, gone), R5_SLOT_IN_SYNC);
+	struct r5_cache_info ci;
+	r5_cache_get_info(f.t.a->cache, &ci);
+	cr_assert_eq(ci.lost, 1);
+
+	uint8_t buf[4 * KB];
+	for (uint64_t off = 0; off < ISIZE; off += sizeof(buf)) {
+		ssize_t r = r5_array_read(f.t.a, buf, sizeof(buf), off);
+
+		if (off == img_victim || off == img_gone) {
+			cr_assert_eq(r, -EIO, "at %llu: %zd", (unsigned long long)off, r);
+		} else {
+			cr_assert_eq(r, (ssize_t)sizeof(buf), "at %llu: %zd", (unsigned long long)off, r);
+			cr_assert(!memcmp(buf, f.shadow + off, sizeof(buf)), "differs at %llu",
+				  (unsigned long long)off);
+		}
+	}
+	struct r5_bad_block un[8];
+	uint32_t got;
+	cr_assert_eq(r5_members_unhealed(f.t.a->members, un, 8, &got), 2);
+	cr_assert_eq(r5_members_nr_failed(f.t.a->members), 0);
+	r5t_stop(&f.t);
+
+	/* still so after a remount: the entry written says "never verifies" */
+	r5t_start(&f.t, (1u << N) - 1, NULL);
+	cr_assert_eq(r5_array_read(f.t.a, buf, sizeof(buf), img_victim), -EIO);
+	if (img_gone != UINT64_MAX)
+		cr_assert_eq(r5_array_read(f.t.a, buf, sizeof(buf), img_gone), -EIO);
+	r5t_stop(&f.t);
+	teardown(&f);
+}
