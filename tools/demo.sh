@@ -103,7 +103,7 @@ say "raid5fs status $dir/mnt"
 cat <<EOF
 
 The array is up:
-  members     $dir/disks/m0 .. m3  (sparse files, 4 MiB metadata + 256 MiB data each)
+  members     $dir/disks/m0 .. m3  (sparse files: metadata and checksum table, then 256 MiB of data each)
   image       $dir/mnt/image        (3 x 256 MiB, on $loop)
   filesystem  $dir/data             (ext4)
   status      $r5 status $dir/mnt   (or cat $dir/mnt/.raid5fs/status)
