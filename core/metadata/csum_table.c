@@ -224,6 +224,23 @@ page_get(struct r5_csum_table *t, uint64_t p, uint8_t **out)
 
 /* ---- verify / update ---- */
 
+/* Block b's entry in memory (its page read on first use), with the page p
+ * and the slot k in it. lock held. */
+static int
+entry_get(struct r5_csum_table *t, uint64_t b, uint64_t *p, uint32_t *k, uint8_t **entry)
+{
+	uint8_t *page;
+	int ret;
+
+	*p = b / t->per_page;
+	*k = (uint32_t)(b % t->per_page);
+	*entry = NULL;
+	ret = page_get(t, *p, &page);
+	if (ret == 0)
+		*entry = page + (size_t)*k * t->esize;
+	return ret;
+}
+
 /* Entries are computed outside the lock, a batch of consecutive blocks at
  * a time, and the batch is then compared or stored under one lock round
  * (a lock per 4 KiB block cost several percent of a streaming read). */
@@ -283,16 +300,17 @@ static int
 verify_batch(struct r5_csum_table *t, struct csum_batch *cb)
 {
 	for (uint32_t i = 0; i < cb->n && cb->bad == UINT64_MAX; i++) {
-		const uint64_t b = cb->first + i, p = b / t->per_page;
-		const uint32_t k = (uint32_t)(b % t->per_page);
-		uint8_t *page;
-		int ret = page_get(t, p, &page);
+		const uint64_t b = cb->first + i;
+		uint64_t p;
+		uint32_t k;
+		uint8_t *entry;
+		int ret = entry_get(t, b, &p, &k, &entry);
 
 		if (ret < 0)
 			return ret;
 		bool known = t->state[p] != PAGE_DAMAGED || (t->known[p][k / 64] >> (k % 64) & 1);
 
-		if (!known || memcmp(cb->entry[i], page + (size_t)k * t->esize, t->esize) != 0)
+		if (!known || memcmp(cb->entry[i], entry, t->esize) != 0)
 			cb->bad = b;
 	}
 	return 0;
@@ -341,14 +359,14 @@ static int
 update_batch(struct r5_csum_table *t, struct csum_batch *cb)
 {
 	for (uint32_t i = 0; i < cb->n; i++) {
-		const uint64_t b = cb->first + i, p = b / t->per_page;
-		const uint32_t k = (uint32_t)(b % t->per_page);
-		uint8_t *page;
-		int ret = page_get(t, p, &page);
+		uint64_t p;
+		uint32_t k;
+		uint8_t *entry;
+		int ret = entry_get(t, cb->first + i, &p, &k, &entry);
 
 		if (ret < 0)
 			return ret;
-		memcpy(page + (size_t)k * t->esize, cb->entry[i], t->esize);
+		memcpy(entry, cb->entry[i], t->esize);
 		ret = t->state[p] == PAGE_DAMAGED ? damaged_entry_set(t, p, k) : mark_dirty(t, p);
 		if (ret < 0)
 			return ret;
@@ -373,20 +391,20 @@ r5_csum_table_poison(struct r5_csum_table *t, uint64_t off, uint64_t len)
 		return -EINVAL;
 	r5_mutex_lock(&t->lock);
 	for (uint64_t b = off / R5_CSUM_BLOCK; ret == 0 && b < (off + len) / R5_CSUM_BLOCK; b++) {
-		const uint64_t p = b / t->per_page;
-		const uint32_t k = (uint32_t)(b % t->per_page);
-		uint8_t *page;
+		uint64_t p;
+		uint32_t k;
+		uint8_t *entry;
 
 		if (b >= t->nblocks) {
 			ret = -EINVAL;
 			break;
 		}
-		ret = page_get(t, p, &page);
+		ret = entry_get(t, b, &p, &k, &entry);
 		if (ret < 0)
 			break;
 		/* the entry of what was written, inverted: it cannot match it */
 		for (uint32_t i = 0; i < t->esize; i++)
-			page[(size_t)k * t->esize + i] ^= 0xff;
+			entry[i] ^= 0xff;
 		ret = t->state[p] == PAGE_DAMAGED ? 0 : mark_dirty(t, p);
 	}
 	r5_mutex_unlock(&t->lock);

@@ -144,6 +144,27 @@ read_all_equal(struct fixture *f, uint64_t piece)
 	free(buf);
 }
 
+/* Reads the image 4 KiB at a time: the blocks at image offsets eio_a and
+ * eio_b (UINT64_MAX: none) must fail with EIO, every other one must be the
+ * shadow's. */
+static void
+read_blocks_eio_only_at(struct fixture *f, uint64_t eio_a, uint64_t eio_b)
+{
+	uint8_t buf[4 * KB];
+
+	for (uint64_t off = 0; off < ISIZE; off += sizeof(buf)) {
+		ssize_t r = r5_array_read(f->t.a, buf, sizeof(buf), off);
+
+		if (off == eio_a || off == eio_b) {
+			cr_assert_eq(r, -EIO, "at %llu: %zd", (unsigned long long)off, r);
+		} else {
+			cr_assert_eq(r, (ssize_t)sizeof(buf), "at %llu: %zd", (unsigned long long)off, r);
+			cr_assert(!memcmp(buf, f->shadow + off, sizeof(buf)), "differs at %llu",
+				  (unsigned long long)off);
+		}
+	}
+}
+
 /* Every row's blocks XOR to zero on the member files, and each data byte
  * is the shadow's. */
 static void
@@ -267,19 +288,7 @@ Test(integrity, two_bad_blocks_in_a_row_fail_only_their_range)
 		if (s != p)
 			cr_assert_eq(r5_layout_unmap(&f.t.a->geo, s, row_off, &bad_img[nbad++]), 0);
 
-	uint8_t buf[4 * KB];
-	for (uint64_t off = 0; off < ISIZE; off += sizeof(buf)) {
-		ssize_t r = r5_array_read(f.t.a, buf, sizeof(buf), off);
-
-		if (off == bad_img[0] || off == bad_img[1]) {
-			cr_assert_eq(r, -EIO, "bad range at %llu read %zd", (unsigned long long)off, r);
-		} else {
-			cr_assert_eq(r, (ssize_t)sizeof(buf), "read at %llu: %zd",
-				     (unsigned long long)off, r);
-			cr_assert(!memcmp(buf, f.shadow + off, sizeof(buf)), "differs at %llu",
-				  (unsigned long long)off);
-		}
-	}
+	read_blocks_eio_only_at(&f, bad_img[0], bad_img[1]);
 	cr_assert(!r5_members_failed(f.t.a->members));
 	cr_assert_eq(r5_members_nr_failed(f.t.a->members), 0, "no member was failed");
 
@@ -432,18 +441,7 @@ Test(integrity, degraded_row_with_a_damaged_block_fails_only_that_row_part)
 	damage(&f, victim, moff + 1);
 
 	r5t_start(&f.t, ((1u << N) - 1) & ~(1u << missing), NULL);
-	uint8_t buf[4 * KB];
-	for (uint64_t off = 0; off < ISIZE; off += sizeof(buf)) {
-		ssize_t r = r5_array_read(f.t.a, buf, sizeof(buf), off);
-
-		if (off == img_victim || off == img_missing) {
-			cr_assert_eq(r, -EIO, "at %llu: %zd", (unsigned long long)off, r);
-		} else {
-			cr_assert_eq(r, (ssize_t)sizeof(buf));
-			cr_assert(!memcmp(buf, f.shadow + off, sizeof(buf)), "differs at %llu",
-				  (unsigned long long)off);
-		}
-	}
+	read_blocks_eio_only_at(&f, img_victim, img_missing);
 	cr_assert_eq(r5_members_nr_failed(f.t.a->members), 1, "only the missing member");
 	/* counted on every read that met it, as ZFS counts */
 	cr_assert_geq(csum_errors(&f, victim), 1);
@@ -670,17 +668,7 @@ Test(integrity, recovery_goes_past_a_row_it_cannot_rebuild)
 	cr_assert_eq(ci.lost, 1);
 
 	uint8_t buf[4 * KB];
-	for (uint64_t off = 0; off < ISIZE; off += sizeof(buf)) {
-		ssize_t r = r5_array_read(f.t.a, buf, sizeof(buf), off);
-
-		if (off == img_victim || off == img_gone) {
-			cr_assert_eq(r, -EIO, "at %llu: %zd", (unsigned long long)off, r);
-		} else {
-			cr_assert_eq(r, (ssize_t)sizeof(buf), "at %llu: %zd", (unsigned long long)off, r);
-			cr_assert(!memcmp(buf, f.shadow + off, sizeof(buf)), "differs at %llu",
-				  (unsigned long long)off);
-		}
-	}
+	read_blocks_eio_only_at(&f, img_victim, img_gone);
 	struct r5_bad_block un[8];
 	uint32_t got;
 	cr_assert_eq(r5_members_unhealed(f.t.a->members, un, 8, &got), 2);

@@ -295,10 +295,11 @@ parity_of(struct eng *e, uint64_t row)
 	return r5_layout_parity_member(&e->t.a->geo, row);
 }
 
-/* Data-area reads recorded since log entry `from`: how many, and in *mask
- * the members read in row `row`. */
+/* Data-area I/O of one kind (R5_REC_READ or R5_REC_WRITE) recorded since
+ * log entry `from`: how many, and in *mask the members it touched in row
+ * `row`. */
 static uint32_t
-reads_since(struct eng *e, size_t from, uint64_t row, uint32_t *mask)
+io_since(struct eng *e, uint32_t kind, size_t from, uint64_t row, uint32_t *mask)
 {
 	uint32_t nr = 0;
 
@@ -307,7 +308,7 @@ reads_since(struct eng *e, size_t from, uint64_t row, uint32_t *mask)
 	for (size_t k = from; k < e->rec.n; k++) {
 		const struct r5_rec_entry *x = &e->rec.log[k];
 
-		if (x->kind != R5_REC_READ || x->off < e->data_off)
+		if (x->kind != kind || x->off < e->data_off)
 			continue;
 		nr++;
 		if ((x->off - e->data_off) / CHUNK == row)
@@ -317,25 +318,16 @@ reads_since(struct eng *e, size_t from, uint64_t row, uint32_t *mask)
 	return nr;
 }
 
-/* The same for writes to the data area: how many, and per member in row. */
+static uint32_t
+reads_since(struct eng *e, size_t from, uint64_t row, uint32_t *mask)
+{
+	return io_since(e, R5_REC_READ, from, row, mask);
+}
+
 static uint32_t
 writes_since(struct eng *e, size_t from, uint64_t row, uint32_t *mask)
 {
-	uint32_t nr = 0;
-
-	*mask = 0;
-	r5_mutex_lock(&e->rec.lock);
-	for (size_t k = from; k < e->rec.n; k++) {
-		const struct r5_rec_entry *x = &e->rec.log[k];
-
-		if (x->kind != R5_REC_WRITE || x->off < e->data_off)
-			continue;
-		nr++;
-		if ((x->off - e->data_off) / CHUNK == row)
-			*mask |= 1u << x->member;
-	}
-	r5_mutex_unlock(&e->rec.lock);
-	return nr;
+	return io_since(e, R5_REC_WRITE, from, row, mask);
 }
 
 static size_t
