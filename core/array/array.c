@@ -13,10 +13,20 @@ r5_array_start(struct r5_array *a)
 
 	if (a->started)
 		return -EBUSY;
-	err = r5_cache_create(a->members, a->bitmap, &a->geo, a->opts.stripe_cache_size,
-			      a->opts.strip_size, &a->cache);
+	err = r5_consistency_start(a);
 	if (err < 0)
 		return err;
+	err = r5_cache_create(a->members, a->bitmap, &a->geo, a->opts.stripe_cache_size,
+			      a->opts.strip_size, &a->cache);
+	if (err == 0 && a->ppl)
+		err = r5_cache_set_ppl(a->cache, a->ppl);
+	if (err < 0) {
+		r5_cache_destroy(a->cache);
+		a->cache = NULL;
+		r5_ppl_destroy(a->ppl);
+		a->ppl = NULL;
+		return err;
+	}
 	err = r5_sync_create(a->cache, a->members, a->bitmap, a->geo.member_data_size, &a->sync);
 	if (err == 0)
 		err = r5_workers_start(a->cache, a->opts.nr_workers, a->opts.nr_io_workers);
@@ -25,6 +35,8 @@ r5_array_start(struct r5_array *a)
 		a->sync = NULL;
 		r5_cache_destroy(a->cache);
 		a->cache = NULL;
+		r5_ppl_destroy(a->ppl);
+		a->ppl = NULL;
 		return err;
 	}
 	a->start_ns = r5_now_ns();
@@ -61,6 +73,8 @@ r5_array_stop(struct r5_array *a)
 		a->sync = NULL;
 		r5_cache_destroy(a->cache);
 		a->cache = NULL;
+		r5_ppl_destroy(a->ppl); /* nothing pending: the cache is flushed */
+		a->ppl = NULL;
 		a->started = false;
 		if (err == 0)
 			err = r5_safe_mode_stop(a);

@@ -8,6 +8,7 @@
  *   members                 core/members: slots, member I/O, superblocks
  *   bitmap                  core/metadata: write intent, pending resync
  *   cache                   core/stripe: the stripe engine (array.c starts it)
+ *   ppl                     core/log: the partial parity log (array.c starts it)
  *   sync                    core/sync: recovery, resync, check, repair
  *   safe                    safe_mode.c: clean <-> active
  *   monitor                 monitor.c: the fault-detection thread
@@ -29,6 +30,7 @@
 
 #include "bitmap.h"
 #include "member_set.h"
+#include "ppl.h"
 #include "raid5fs/array.h"
 #include "raid5fs/layout.h"
 #include "raid5fs/log.h"
@@ -76,6 +78,9 @@ struct r5_array {
 	struct r5_bitmap *bitmap;
 	struct r5_cache *cache;        /* NULL until started */
 	struct r5_sync *sync;          /* NULL until started */
+	struct r5_ppl *ppl;            /* the partial parity log; NULL until started or off */
+	bool ppl_replay;               /* assembly -> start: replay the logs (dirty, logged) */
+	struct r5_ppl_recovery ppl_recovered; /* what the replay did; fixed after start */
 	int resume_target;             /* assembly -> start: slot whose recovery resumes, or -1 */
 	uint64_t resume_from;          /* ... from this stripe */
 
@@ -139,6 +144,11 @@ int r5_safe_mode_stop(struct r5_array *a);
 /* monitor.c: fault detection (inotify + fstat) and the safe-mode timer */
 int r5_monitor_start(struct r5_array *a);
 void r5_monitor_stop(struct r5_array *a);
+
+/* consistency.c: at start, before the cache: replays the partial parity
+ * logs after a crash of a run that kept them, records this run's policy in
+ * the superblocks and starts its log (a->ppl). 0 or -errno. */
+int r5_consistency_start(struct r5_array *a);
 
 /* replace.c: a new member for a failed slot, and recovery onto it */
 int r5_array_replace(struct r5_array *a, uint32_t slot, const char *path, char *err, size_t errlen);

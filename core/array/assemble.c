@@ -57,6 +57,12 @@ r5_resolve_opts(const struct r5_engine_opts *in, const struct r5_geometry *g,
 		       out->strip_size, g->chunk_size);
 		return -EINVAL;
 	}
+	if (out->consistency_policy == R5_CONSISTENCY_DEFAULT)
+		out->consistency_policy = R5_CONSISTENCY_PPL;
+	if (out->consistency_policy > R5_CONSISTENCY_BITMAP) {
+		r5_errf(err, errlen, "unknown consistency policy %u", out->consistency_policy);
+		return -EINVAL;
+	}
 	if (out->nr_workers > R5_MAX_WORKERS) {
 		r5_errf(err, errlen, "workers %u is out of range (1..%u)", out->nr_workers,
 		       R5_MAX_WORKERS);
@@ -307,9 +313,14 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 	ret = r5_resolve_opts(opts, &a->geo, &a->opts, err, errlen);
 	if (ret < 0)
 		goto out;
-	if (missing + rebuilding == 1 && newest->sb.state == R5_STATE_ACTIVE && !a->opts.force) {
+	/* A dirty, degraded start is safe when the run that crashed kept the
+	 * partial parity log: it makes parity right before anything is read. */
+	const bool logged = newest->sb.flags & R5_SB_FLAG_PPL;
+	if (missing + rebuilding == 1 && newest->sb.state == R5_STATE_ACTIVE && !logged &&
+	    !a->opts.force) {
 		r5_errf(err, errlen,
-		       "array was not stopped cleanly and is degraded (%s): parity may not match the data "
+		       "array was not stopped cleanly and is degraded (%s), and it ran without the "
+		       "parity log (consistency_policy=bitmap): parity may not match the data "
 		       "(the RAID-5 write hole); use --force to start it anyway",
 		       missing_desc[0] ? missing_desc : rebuilding_desc);
 		ret = -EINVAL;
@@ -318,6 +329,7 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 	memcpy(a->uuid, newest->sb.array_uuid, 16);
 	memcpy(a->name, newest->sb.name, sizeof(a->name));
 	const bool dirty = newest->sb.state == R5_STATE_ACTIVE;
+	a->ppl_replay = dirty && logged;
 	ret = r5_members_create(nmembers, newest->sb.data_offset, max_events, newest->sb.state,
 				&a->members);
 	if (ret < 0)

@@ -40,6 +40,26 @@ file_pwritev(void *ctx, const struct iovec *iov, int iovcnt, uint64_t off)
 	return r < 0 ? -errno : r;
 }
 
+/* RWF_DSYNC: the kernel syncs only this range (data and what is needed to
+ * read it back), not every dirty page of the member as fdatasync would. */
+static ssize_t
+file_pwritev_durable(void *ctx, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	struct file_ctx *f = ctx;
+	ssize_t r;
+
+	if (off > (uint64_t)INT64_MAX)
+		return -EINVAL;
+	r = pwritev2(f->fd, iov, iovcnt, (off_t)off, RWF_DSYNC);
+	if (r < 0 && errno == EOPNOTSUPP) {
+		/* a kernel or filesystem without it: write, then sync the file */
+		r = pwritev(f->fd, iov, iovcnt, (off_t)off);
+		if (r >= 0 && fdatasync(f->fd) < 0)
+			r = -1;
+	}
+	return r < 0 ? -errno : r;
+}
+
 static ssize_t
 file_preadv_cached(void *ctx, const struct iovec *iov, int iovcnt, uint64_t off)
 {
@@ -133,6 +153,7 @@ static const struct r5_member_ops file_ops = {
 	.preadv = file_preadv,
 	.pwritev = file_pwritev,
 	.preadv_cached = file_preadv_cached,
+	.pwritev_durable = file_pwritev_durable,
 };
 
 static int
@@ -240,14 +261,12 @@ r5_member_write(struct r5_member *m, const void *buf, size_t len, uint64_t off)
 
 /* Whole-vector I/O: one call per run of adjacent buffers where the backend
  * has preadv/pwritev, else one whole-buffer call per buffer. */
-static int
-member_rw_vec(struct r5_member *m, struct iovec *iov, int iovcnt, uint64_t off, bool write)
-{
-	ssize_t (*vec)(void *, const struct iovec *, int, uint64_t);
+typedef ssize_t (*r5_vec_fn)(void *, const struct iovec *, int, uint64_t);
 
-	if (m->ops == NULL)
-		return -ENODEV;
-	vec = write ? m->ops->pwritev : m->ops->preadv;
+static int
+member_rw_vec_with(struct r5_member *m, r5_vec_fn vec, struct iovec *iov, int iovcnt,
+		   uint64_t off, bool write)
+{
 	if (vec == NULL) {
 		for (int i = 0; i < iovcnt; i++) {
 			int err = write ? r5_member_write(m, iov[i].iov_base, iov[i].iov_len, off)
@@ -284,6 +303,15 @@ member_rw_vec(struct r5_member *m, struct iovec *iov, int iovcnt, uint64_t off, 
 	return 0;
 }
 
+static int
+member_rw_vec(struct r5_member *m, struct iovec *iov, int iovcnt, uint64_t off, bool write)
+{
+	if (m->ops == NULL)
+		return -ENODEV;
+	return member_rw_vec_with(m, write ? m->ops->pwritev : m->ops->preadv, iov, iovcnt, off,
+				  write);
+}
+
 int
 r5_member_readv(struct r5_member *m, struct iovec *iov, int iovcnt, uint64_t off)
 {
@@ -294,6 +322,20 @@ int
 r5_member_writev(struct r5_member *m, struct iovec *iov, int iovcnt, uint64_t off)
 {
 	return member_rw_vec(m, iov, iovcnt, off, true);
+}
+
+int
+r5_member_writev_durable(struct r5_member *m, struct iovec *iov, int iovcnt, uint64_t off)
+{
+	int err;
+
+	if (m->ops == NULL)
+		return -ENODEV;
+	if (m->ops->pwritev_durable)
+		return member_rw_vec_with(m, m->ops->pwritev_durable, iov, iovcnt, off, true);
+	/* no range sync: the whole file's */
+	err = member_rw_vec(m, iov, iovcnt, off, true);
+	return err < 0 ? err : r5_member_sync(m);
 }
 
 size_t

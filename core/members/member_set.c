@@ -307,9 +307,46 @@ r5_members_write_meta(void *arg, uint64_t off, const void *buf, size_t len)
 	return first_err < 0 && r5_members_failed(ms) ? first_err : 0;
 }
 
+uint64_t
+r5_members_sync_gen(struct r5_members *ms, uint64_t *done)
+{
+	*done = atomic_load(&ms->sync_done);
+	return atomic_load(&ms->sync_started);
+}
+
+int
+r5_members_log_write(struct r5_members *ms, uint32_t slot, struct iovec *iov, int iovcnt,
+		     uint64_t off)
+{
+	struct r5_slot *sl = &ms->slot[slot];
+	const size_t len = r5_iov_length(iov, iovcnt);
+	int err;
+
+	if (!r5_members_present(ms, slot))
+		return -ENODEV;
+	err = r5_member_writev_durable(&sl->member, iov, iovcnt, off);
+	atomic_fetch_add(&sl->stats.writes, 1);
+	if (err < 0)
+		atomic_fetch_add(&sl->stats.write_errors, 1);
+	else
+		atomic_fetch_add(&sl->stats.write_bytes, len);
+	return err;
+}
+
+int
+r5_members_log_read(struct r5_members *ms, uint32_t slot, void *buf, size_t len, uint64_t off)
+{
+	if (!r5_members_present(ms, slot))
+		return -ENODEV;
+	return r5_member_read(&ms->slot[slot].member, buf, len, off);
+}
+
 int
 r5_members_sync(struct r5_members *ms)
 {
+	const uint64_t gen = atomic_fetch_add(&ms->sync_started, 1) + 1;
+	bool all_synced = true;
+
 	/* A member being rebuilt takes user writes below its checkpoint: an
 	 * fsync of the image must make those durable too. */
 	for (uint32_t s = 0; s < ms->nr; s++) {
@@ -324,8 +361,16 @@ r5_members_sync(struct r5_members *ms)
 			continue;
 		}
 		err = r5_member_sync(&ms->slot[s].member);
-		if (err < 0)
+		if (err < 0) {
 			r5_members_fail(ms, s, "fdatasync failed: %s", strerror(-err));
+			all_synced = false;
+		}
+	}
+	if (all_synced) {
+		uint64_t done = atomic_load(&ms->sync_done);
+
+		while (done < gen && !atomic_compare_exchange_weak(&ms->sync_done, &done, gen))
+			;
 	}
 	return r5_members_failed(ms) ? -EIO : 0;
 }
@@ -424,6 +469,23 @@ r5_members_set_array_state(struct r5_members *ms, uint32_t state, const uint64_t
 		for (uint32_t i = 0; i < ms->nr; i++)
 			ms->slot[i].sb.resync_offset = *resync_offset;
 	err = store_superblocks_locked(ms);
+	r5_mutex_unlock(&ms->sb_lock);
+	return err;
+}
+
+int
+r5_members_set_flags(struct r5_members *ms, uint32_t flags)
+{
+	bool changed = false;
+	int err = 0;
+
+	r5_mutex_lock(&ms->sb_lock);
+	for (uint32_t i = 0; i < ms->nr; i++) {
+		changed |= r5_members_present(ms, i) && ms->slot[i].sb.flags != flags;
+		ms->slot[i].sb.flags = flags;
+	}
+	if (changed)
+		err = store_superblocks_locked(ms);
 	r5_mutex_unlock(&ms->sb_lock);
 	return err;
 }

@@ -167,10 +167,24 @@ uint64_t r5_members_unhealed(struct r5_members *ms, struct r5_bad_block *out, ui
  * it fails on its next data write anyway; the result is -errno only when
  * the array has failed. (The write-intent bitmap's writer.) */
 int r5_members_write_meta(void *ms, uint64_t off, const void *buf, size_t len);
+/* The partial parity log's I/O (core/log) at member offset off (absolute:
+ * the metadata area) of one slot. A write is durable when it returns
+ * (r5_member_writev_durable); it counts as one write of the slot. 0 or
+ * -errno (-ENODEV when the slot takes no writes); the caller decides. */
+int r5_members_log_write(struct r5_members *ms, uint32_t slot, struct iovec *iov, int iovcnt,
+			 uint64_t off);
+int r5_members_log_read(struct r5_members *ms, uint32_t slot, void *buf, size_t len,
+			uint64_t off);
 /* fdatasyncs every member that takes writes, a member being rebuilt
  * included (its rebuilt part takes user writes). A member whose sync fails
  * is failed. -EIO if the array has failed, else 0. */
 int r5_members_sync(struct r5_members *ms);
+
+/* Sync numbers: returns how many r5_members_sync calls have started, and
+ * sets *done to the number of the highest one that completed on every
+ * member that takes writes. A write that completed when the started count
+ * was g is durable once *done > g. */
+uint64_t r5_members_sync_gen(struct r5_members *ms, uint64_t *done);
 
 /* ---- changes recorded in the superblocks (events + 1) ---- */
 /* Marks a slot faulty after an I/O error or a detected loss, records it in
@@ -181,6 +195,9 @@ void r5_members_fail(struct r5_members *ms, uint32_t slot, const char *fmt, ...)
  * every member's resync offset. 0, or -errno if the array failed. */
 int r5_members_set_array_state(struct r5_members *ms, uint32_t state,
 			       const uint64_t *resync_offset);
+/* Sets the superblock flags (R5_SB_FLAG_*) of every member and, if they
+ * changed, stores the superblocks now. 0 or -errno if the array failed. */
+int r5_members_set_flags(struct r5_members *ms, uint32_t flags);
 /* Sync checkpoints (bytes of member data): every member's resync offset,
  * or the recovery offset of a rebuilding slot. The data they cover must be
  * durable first (r5_members_sync). */

@@ -57,6 +57,9 @@ struct r5_members {
 	uint64_t events;              /* sb_lock */
 	uint32_t array_state;         /* enum r5_array_state as on disk; sb_lock */
 	struct r5_members_csum csum;  /* member_verify.c */
+	/* syncs of the whole set (r5_members_sync): started, and the highest
+	 * number of one that completed (see r5_members_sync_gen) */
+	atomic_ullong sync_started, sync_done;
 };
 
 /* member_verify.c, called by member_io for every data read and write of a

@@ -238,7 +238,7 @@ sb_validate(const struct r5_superblock *sb)
 		return R5_SB_BAD_FIELD;
 	if (sb->state != R5_STATE_CLEAN && sb->state != R5_STATE_ACTIVE)
 		return R5_SB_BAD_FIELD;
-	if (sb->flags != 0)
+	if (sb->flags & ~R5_SB_FLAGS_KNOWN)
 		return R5_SB_BAD_FIELD;
 	/* The bitmap and reserved areas must sit between the superblocks and
 	 * the data, or the code that uses them would write over either. */

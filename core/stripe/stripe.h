@@ -75,6 +75,11 @@ int r5_cache_create(struct r5_members *ms, struct r5_bitmap *bm, const struct r5
 		    uint32_t nr_stripes, uint32_t strip_size, struct r5_cache **out);
 void r5_cache_destroy(struct r5_cache *c);
 void r5_cache_set_sync_hooks(struct r5_cache *c, const struct r5_stripe_hooks *hooks);
+/* Turns the partial parity log on (before the workers start): partial row
+ * updates are written back only after their record (stripe_internal.h).
+ * 0 or -ENOMEM. */
+struct r5_ppl;
+int r5_cache_set_ppl(struct r5_cache *c, struct r5_ppl *ppl);
 /* nr_workers run everything; nr_io_workers only member reads (they block
  * in reads so the workers do not have to). */
 int r5_workers_start(struct r5_cache *c, uint32_t nr_workers, uint32_t nr_io_workers);

@@ -374,6 +374,7 @@ r5_cache_destroy(struct r5_cache *c)
 	if (!c)
 		return;
 	free(c->pages);
+	free(c->pp_pages);
 	free(c->cover);
 	free(c->bounces);
 	free(c->bounce_pages);

@@ -193,6 +193,7 @@ r5_handle_stripe(struct stripe_head *sh, struct r5_plug *plug)
 	uint32_t nqueue = 0, want_read = 0, ops = 0, usable = 0;
 	int nfailed = 0, f = -1;
 	bool any_read = false, any_write = false, any_dirty = false, reads_for_readers;
+	bool log_submit = false;
 
 	r5_mutex_lock(&sh->lock);
 	if (sh->inflight > 0 || r5_test_and_set_bit(&sh->state, STRIPE_ACTIVE)) {
@@ -223,6 +224,10 @@ r5_handle_stripe(struct stripe_head *sh, struct r5_plug *plug)
 		any_write |= dev->towrite != NULL;
 		any_dirty |= (dev->flags & R5_DIRTY) != 0;
 	}
+
+	/* The last write-back is over: the log hears which blocks went out. */
+	if (c->ppl && !any_dirty)
+		r5_log_after_writeback(sh);
 
 	/* 1. Two members unusable here: nothing can be served or stored. */
 	if (nfailed > 1) {
@@ -262,12 +267,19 @@ r5_handle_stripe(struct stripe_head *sh, struct r5_plug *plug)
 		}
 		if (sh->sync_action)
 			r5_sync_finish(sh, -EIO);
+		if (c->ppl && array_failed)
+			r5_log_abandon(sh);
 		r5_stripe_check_clean(sh);
 		goto out;
 	}
 
 	/* 2. Write back dirty pages before anything else changes them. */
 	if (any_dirty) {
+		/* a partial row is written only once its record is durable */
+		if (c->ppl && r5_log_before_writeback(sh)) {
+			log_submit = true;
+			goto out;
+		}
 		for (uint32_t i = 0; i < n; i++) {
 			struct r5_dev *dev = &sh->dev[i];
 
@@ -421,6 +433,8 @@ out:
 	r5_clear_bit(&sh->state, STRIPE_ACTIVE);
 	r5_mutex_unlock(&sh->lock);
 
+	if (log_submit)
+		r5_log_submit(sh);
 	/* device_lock comes before sh->lock: queue only after dropping it */
 	plug->n += nqueue; /* queued by the caller's r5_plug_flush */
 	while (failed_segs.head) {

@@ -74,6 +74,9 @@ r5_run_compute(struct stripe_head *sh)
 		}
 		r5_parity_xor(k, strip, src, sh->dev[pd].page);
 	}
+	uint32_t log_changed = 0;
+	if (c->ppl && (ops->request & R5_OP_BIODRAIN))
+		log_changed = r5_log_partial_parity(sh);
 
 	/* Publish the result, then acknowledge: once a writer is told its
 	 * data is stored, the stripe is already marked dirty. */
@@ -97,6 +100,10 @@ r5_run_compute(struct stripe_head *sh)
 	}
 	if (ops->request & R5_OP_RECONSTRUCT)
 		sh->dev[pd].flags |= R5_UPTODATE | R5_DIRTY;
+	if (log_changed) {
+		sh->log_state = R5_LOG_NEEDED;
+		sh->log_changed = log_changed;
+	}
 	if (ops->request & R5_OP_CHECK) {
 		sh->sync_phase = 1;
 		sh->sync_mismatch = !ops->check_zero;

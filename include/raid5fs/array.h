@@ -37,12 +37,20 @@ struct r5_create_opts {
 int r5_array_create(const char *const *paths, int n, const struct r5_create_opts *opts,
 		    char *err, size_t errlen);
 
+/* What makes parity right again after a crash (md's consistency_policy). */
+enum r5_consistency {
+	R5_CONSISTENCY_DEFAULT = 0, /* ppl */
+	R5_CONSISTENCY_PPL,         /* the partial parity log and the bitmap: no write hole */
+	R5_CONSISTENCY_BITMAP,      /* the bitmap only: a dirty, degraded start needs --force */
+};
+
 struct r5_engine_opts {
 	uint32_t stripe_cache_size; /* stripe_heads in the pool; 0 = default */
 	uint32_t strip_size;        /* bytes per member per stripe_head; 0 = default */
 	uint32_t nr_workers;        /* worker threads; 0 = default */
 	uint32_t nr_io_workers;     /* threads that only do member I/O; 0 = default */
 	bool force;                 /* start even when md would refuse (later use) */
+	uint32_t consistency_policy; /* enum r5_consistency */
 	const char *key_file;       /* key of an hmac-sha256 array, else NULL */
 };
 

@@ -39,6 +39,10 @@ struct r5_member_ops {
 	/* optional: preadv that only copies what is already cached and never
 	 * waits for the disk (RWF_NOWAIT): bytes done, or -EAGAIN. */
 	ssize_t (*preadv_cached)(void *ctx, const struct iovec *iov, int iovcnt, uint64_t off);
+	/* optional: like pwritev, and durable when it returns (RWF_DSYNC):
+	 * these bytes only, the rest of the file's writes stay unsynced.
+	 * Without it r5_member_writev_durable writes, then syncs the file. */
+	ssize_t (*pwritev_durable)(void *ctx, const struct iovec *iov, int iovcnt, uint64_t off);
 };
 
 struct r5_member {
@@ -60,6 +64,8 @@ int r5_member_write(struct r5_member *m, const void *buf, size_t len, uint64_t o
  * (iovcnt <= IOV_MAX). iov is scratch: it is advanced over short transfers. */
 int r5_member_readv(struct r5_member *m, struct iovec *iov, int iovcnt, uint64_t off);
 int r5_member_writev(struct r5_member *m, struct iovec *iov, int iovcnt, uint64_t off);
+/* r5_member_writev, durable on return (the partial parity log's writes). */
+int r5_member_writev_durable(struct r5_member *m, struct iovec *iov, int iovcnt, uint64_t off);
 /* The whole vector from the page cache without waiting: 0, or -EAGAIN if
  * any of it would need the disk (or the backend cannot tell). Then nothing
  * is known about the buffers: read them the normal way. */

@@ -24,7 +24,7 @@
  *   40   u64 generation     48  u64 events     56  u64 ctime (s)   64  u64 utime (s)
  *   72   u32 role (slot)    76  u32 nr_members 80  u32 chunk_size  84  u32 layout
  *   88   u64 data_offset    96  u64 data_size (per member)
- *   104  u32 state          108 u32 flags
+ *   104  u32 state          108 u32 flags (R5_SB_FLAG_*; others must be 0)
  *   112  u64 resync_offset  120 u64 recovery_offset
  *   128  u64 bitmap_offset  136 u64 bitmap_size   144 u64 bitmap_region_size
  *   152  u64 reserved_offset 160 u64 reserved_size
@@ -68,6 +68,13 @@
 /* "all done" value of resync_offset / recovery_offset */
 #define R5_OFFSET_DONE UINT64_MAX
 
+/* superblock flags */
+/* The run that last marked the array active kept the partial parity log
+ * (include/raid5fs/ppl.h): after a crash, the log makes parity right again,
+ * so a dirty array may start degraded. */
+#define R5_SB_FLAG_PPL 1u
+#define R5_SB_FLAGS_KNOWN R5_SB_FLAG_PPL
+
 enum r5_array_state {
 	R5_STATE_CLEAN = 0,  /* every write flushed, parity consistent */
 	R5_STATE_ACTIVE = 1, /* writes may be in flight: resync after a crash */
@@ -92,7 +99,7 @@ struct r5_superblock {
 	uint32_t nr_members, chunk_size, layout;
 	uint64_t data_offset, data_size;
 	uint32_t state; /* enum r5_array_state */
-	uint32_t flags; /* none defined yet; must be 0 */
+	uint32_t flags; /* R5_SB_FLAG_* */
 	uint64_t resync_offset;   /* member offset below which parity is trusted */
 	uint64_t recovery_offset; /* this member's rebuild checkpoint */
 	uint64_t bitmap_offset, bitmap_size, bitmap_region_size;

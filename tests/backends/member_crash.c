@@ -139,6 +139,46 @@ crash_sync(void *ctx)
 	return r;
 }
 
+/* A write that is durable when it returns (RWF_DSYNC: that range only).
+ * Its blocks go straight into the durable copy, and the pending pieces of
+ * the same blocks (written before it) take its content: whichever of them
+ * a crash keeps, the block is what this write left. */
+static ssize_t
+crash_pwritev_durable(void *ctx, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	struct crash_ctx *c = ctx;
+	struct r5_crash_member *cm = &c->log->member[c->id];
+	uint8_t block[R5_CRASH_BLOCK];
+	ssize_t r = 0;
+
+	r5_mutex_lock(&c->log->lock);
+	for (int i = 0; i < iovcnt; i++) {
+		ssize_t w = c->inner_ops->pwrite(c->inner, iov[i].iov_base, iov[i].iov_len,
+						 off + (uint64_t)r);
+		if (w < 0) {
+			r = r ? r : w;
+			break;
+		}
+		r += w;
+		if ((size_t)w < iov[i].iov_len)
+			break;
+	}
+	if (r > 0 && !c->log->frozen) {
+		for (uint64_t b = off / R5_CRASH_BLOCK * R5_CRASH_BLOCK; b < off + (uint64_t)r;
+		     b += R5_CRASH_BLOCK) {
+			memset(block, 0, sizeof(block));
+			(void)c->inner_ops->pread(c->inner, block, sizeof(block), b);
+			if (pwrite(cm->durable_fd, block, R5_CRASH_BLOCK, (off_t)b) != R5_CRASH_BLOCK)
+				abort();
+			for (size_t i = 0; i < cm->n; i++)
+				if (cm->pieces[i].off == b)
+					memcpy(cm->pieces[i].data, block, sizeof(block));
+		}
+	}
+	r5_mutex_unlock(&c->log->lock);
+	return r;
+}
+
 static void
 crash_close(void *ctx)
 {
@@ -180,6 +220,7 @@ static const struct r5_member_ops crash_ops = {
 	.size = crash_size,
 	.stat = crash_stat,
 	.truncate = crash_truncate,
+	.pwritev_durable = crash_pwritev_durable,
 };
 
 int

@@ -14,10 +14,14 @@
  * synced; then the power goes out. For each crash state (all of them when
  * there are at most --exhaustive pieces, else --states seeded samples) and
  * each choice of missing member (none, 0..3) the members are assembled
- * (--force: a dirty, degraded array is refused otherwise), resynced when
+ * (without --force after a run with the partial parity log, --policy ppl,
+ * the default; with --force after one without, --policy bitmap), resynced when
  * complete, and read: a block outside the K writes must be what was
  * fsynced, a block of the K writes the old or the new data; a complete
  * array's check must find no mismatch after its resync.
+ *
+ * With the log every assembly must pass; --policy bitmap --expect-hole
+ * shows the hole the log closes.
  *
  * Prints how many states and assemblies it tried and the first failure as
  * a command line that repeats it. Exit 0 when nothing failed; with
@@ -51,6 +55,7 @@ struct opts {
 	unsigned states;     /* samples otherwise */
 	bool expect_hole;
 	bool keep;
+	uint32_t policy;     /* enum r5_consistency of the run that crashes */
 };
 
 struct run {
@@ -99,7 +104,9 @@ record(struct run *r)
 	}
 	if (r5_array_create(paths, N, &co, err, sizeof(err)) < 0)
 		die("create", err);
-	if (r5_array_assemble(paths, N, NULL, &a, err, sizeof(err)) < 0 || r5_array_start(a) < 0)
+	struct r5_engine_opts ro = { .consistency_policy = r->o.policy };
+
+	if (r5_array_assemble(paths, N, &ro, &a, err, sizeof(err)) < 0 || r5_array_start(a) < 0)
 		die("assemble", err);
 	a->safe.idle_ns = 3600ull * 1000000000ull; /* never marked clean during the run */
 	r5_crash_init(&r->log, N);
@@ -173,7 +180,9 @@ build_state(struct run *r, const uint64_t *bits)
 static int
 check_state(struct run *r, int missing, char *why, size_t whylen)
 {
-	struct r5_engine_opts eo = { .force = true };
+	/* after a run with the log, a dirty degraded array must start as it
+	 * is; without it only --force starts one */
+	struct r5_engine_opts eo = { .force = r->o.policy == R5_CONSISTENCY_BITMAP };
 	const char *paths[N];
 	struct r5_array *a;
 	char err[256] = "";
@@ -237,14 +246,15 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: r5_crashsim [--seed S] [--writes K] [--exhaustive BITS] [--states M]"
-			" [--expect-hole] [--keep] [--verbose]\n");
+			" [--policy ppl|bitmap] [--expect-hole] [--keep] [--verbose]\n");
 	exit(2);
 }
 
 int
 main(int argc, char **argv)
 {
-	struct run r = { .o = { .seed = 1, .writes = 3, .exhaustive = 10, .states = 64 } };
+	struct run r = { .o = { .seed = 1, .writes = 3, .exhaustive = 10, .states = 64,
+				.policy = R5_CONSISTENCY_PPL } };
 	unsigned long tried = 0, assemblies = 0, fail_healthy = 0, fail_degraded = 0;
 	char first[512] = "";
 	bool verbose = false;
@@ -260,6 +270,10 @@ main(int argc, char **argv)
 			r.o.states = (unsigned)atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--expect-hole"))
 			r.o.expect_hole = true;
+		else if (!strcmp(argv[i], "--policy") && i + 1 < argc && !strcmp(argv[i + 1], "ppl"))
+			r.o.policy = R5_CONSISTENCY_PPL, i++;
+		else if (!strcmp(argv[i], "--policy") && i + 1 < argc && !strcmp(argv[i + 1], "bitmap"))
+			r.o.policy = R5_CONSISTENCY_BITMAP, i++;
 		else if (!strcmp(argv[i], "--keep"))
 			r.o.keep = true;
 		else if (!strcmp(argv[i], "--verbose"))
@@ -271,7 +285,9 @@ main(int argc, char **argv)
 		usage();
 	if (!verbose)
 		r5_log_set_sink(log_drop); /* before any engine thread starts */
-	snprintf(r.dir, sizeof(r.dir), "/tmp/r5crash.XXXXXX");
+	/* hundreds of assemblies of small files: in memory when there is a tmpfs */
+	snprintf(r.dir, sizeof(r.dir), "%s/r5crash.XXXXXX",
+		 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 	if (!mkdtemp(r.dir))
 		die("mkdtemp", strerror(errno));
 	record(&r);
@@ -303,10 +319,11 @@ main(int argc, char **argv)
 			if (!first[0])
 				snprintf(first, sizeof(first),
 					 "state %" PRIu64 " (pieces 0x%" PRIx64 "), %s%d%s: %s; repeat with "
-					 "r5_crashsim --seed %" PRIu64 " --writes %u --exhaustive %u --states %u",
+					 "r5_crashsim --seed %" PRIu64 " --writes %u --exhaustive %u --states %u --policy %s",
 					 st, bits[0], missing < 0 ? "all members" : "member ",
 					 missing < 0 ? 0 : missing, missing < 0 ? "" : " missing", why,
-					 r.o.seed, r.o.writes, r.o.exhaustive, r.o.states);
+					 r.o.seed, r.o.writes, r.o.exhaustive, r.o.states,
+					 r.o.policy == R5_CONSISTENCY_BITMAP ? "bitmap" : "ppl");
 		}
 	}
 	printf("r5_crashsim: %zu pending pieces (%s), %lu crash states, %lu assemblies: "

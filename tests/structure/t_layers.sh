@@ -9,7 +9,7 @@ set -euo pipefail
 src=${R5_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$src"
 
-layers=(util geometry backend metadata members stripe sync array fuse)
+layers=(util geometry backend metadata members log stripe sync array fuse)
 rank() { # layer name -> its height
 	local i
 	for i in "${!layers[@]}"; do [[ ${layers[$i]} == "$1" ]] && { echo "$i"; return; }; done
@@ -22,7 +22,7 @@ header_layer() {
 	raid5fs/util.h | raid5fs/log.h) echo util ;;
 	raid5fs/layout.h | raid5fs/parity.h) echo geometry ;;
 	raid5fs/member.h) echo backend ;;
-	raid5fs/superblock.h | raid5fs/checksum.h) echo metadata ;;
+	raid5fs/superblock.h | raid5fs/checksum.h | raid5fs/ppl.h) echo metadata ;;
 	raid5fs/array.h) echo array ;;
 	raid5fs/frontend.h) echo fuse ;;
 	*)

@@ -23,13 +23,18 @@ mount_help(void)
 	       "Returns once the mount is ready, unless -f.\n\n"
 	       "  -f, --foreground    stay in the foreground, log to stderr\n"
 	       "      --force         start an array that was not stopped cleanly AND is\n"
-	       "                      degraded (md refuses it: the parity of the stripes\n"
+	       "                      degraded although its last run had no parity log\n"
+	       "                      (consistency_policy=bitmap): the parity of the rows\n"
 	       "                      being written may not match, so the missing member's\n"
-	       "                      data there may be wrong). Check the data afterwards\n"
+	       "                      data there may be wrong. Check the data afterwards\n"
 	       "  -k, --key-file FILE the key of an array made with --checksum hmac-sha256\n"
 	       "  -o, --options OPTS  comma-separated, may be repeated:\n"
 	       "        stripe_cache_size=N  stripe heads in the cache\n"
 	       "        strip_size=SIZE      bytes per member per stripe head\n"
+	       "        consistency_policy=ppl|bitmap  after a crash: ppl (default) keeps a\n"
+	       "                             partial parity log, so a crashed array starts\n"
+	       "                             even with a member missing; bitmap does not\n"
+	       "                             (a little faster; md's write hole)\n"
 	       "        workers=N            engine worker threads (default 4)\n"
 	       "        io_workers=N         threads that only read/write members (default 12)\n"
 	       "        direct_io=0|1        bypass the page cache for the image (default 1)\n"
@@ -75,6 +80,15 @@ mount_parse_opts(char *s, struct r5_engine_opts *eo, struct r5_frontend_opts *fo
 					return cli_usage("mount", "direct_io: must be 0 or 1");
 				fo->direct_io = n == 1;
 			}
+		} else if (strcmp(opt, "consistency_policy") == 0) {
+			if (val == NULL)
+				return cli_usage("mount", "-o consistency_policy needs a value (ppl or bitmap)");
+			if (strcmp(val, "ppl") == 0)
+				eo->consistency_policy = R5_CONSISTENCY_PPL;
+			else if (strcmp(val, "bitmap") == 0)
+				eo->consistency_policy = R5_CONSISTENCY_BITMAP;
+			else
+				return cli_usage("mount", "consistency_policy: '%s' is not ppl or bitmap", val);
 		} else if (strcmp(opt, "strip_size") == 0) {
 			if (val == NULL)
 				return cli_usage("mount", "-o strip_size needs a value");

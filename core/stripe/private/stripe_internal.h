@@ -126,6 +126,17 @@
  * each freed stripe wakes one waiter and the cache thrashes. The rule is
  * applied per partition so that all its state lives under one lock.
  *
+ * THE PARTIAL PARITY LOG (core/log/ppl.h, docs/write-hole.md)
+ * With the log on, a compute item that drains writes also computes the
+ * row's partial parity into sh->pp (the XOR of the data pages it leaves
+ * unchanged) and sets sh->log_state NEEDED. Step 2 then asks the log for a
+ * record before the first write-back (QUEUED, one count and one inflight
+ * held), and writes the row back once the record is durable (DONE ->
+ * WRITING). A row written whole needs no record (UNLOGGED) unless the log
+ * holds an older one of it. When the write-back is over, the log is told
+ * which blocks went out (r5_ppl_written), and the state is NONE again.
+ * stripe_log.c holds these steps.
+ *
  * LOCKS, in the order they are taken:
  *   cache->flush_serial    one flush at a time
  *   part[h].lock           hash chains and inactive list of partition h,
@@ -136,6 +147,8 @@
  *   cache->flush_lock      flush_pending
  *   req->lock              a request's pending count and error
  *   cache->bounce_lock     the bounce pool's free list (leaf)
+ *   a log slot's lock      leaf (core/log): taken under sh->lock by the
+ *                          log steps; the log calls back with none held
  *   sync lock              leaf: sync window and checkpoint, taken by the
  *                          hooks under sh->lock (core/sync/sync.c)
  * The member set's sb_lock and the bitmap's lock are never taken with a
@@ -154,6 +167,7 @@
 
 #include "list.h"
 #include "member_set.h"
+#include "ppl.h"
 #include "raid5fs/layout.h"
 #include "stripe.h"
 
@@ -192,6 +206,16 @@ enum {
 	R5_OP_BIODRAIN = 1u << 3,
 	R5_OP_RECONSTRUCT = 1u << 4,
 	R5_OP_CHECK = 1u << 5, /* sync: does the stripe XOR to zero? */
+};
+
+/* the partial parity log's steps for a stripe: sh->log_state */
+enum r5_log_state {
+	R5_LOG_NONE = 0,
+	R5_LOG_NEEDED,   /* a drain changed blocks: decide on a record before write-back */
+	R5_LOG_QUEUED,   /* the record is being made durable */
+	R5_LOG_DONE,     /* it is: write back */
+	R5_LOG_WRITING,  /* write-back after a record */
+	R5_LOG_UNLOGGED, /* write-back without a record */
 };
 
 /* which list a stripe with count 0 is on */
@@ -269,6 +293,11 @@ struct stripe_head {
 	bool sync_mismatch;            /* parity did not match (check/repair/resync); sh->lock */
 	int8_t sync_target;            /* slot rebuilt by R5_SYNC_RECOVER; sh->lock */
 	struct r5_work compute;        /* the compute work item */
+	uint8_t log_state;             /* enum r5_log_state; sh->lock */
+	uint32_t log_changed;          /* blocks the last drain changed; sh->lock */
+	uint8_t *pp;                   /* partial parity page (log on), else NULL */
+	struct r5_ppl_io log_io;       /* the record request; the log's while QUEUED */
+	uint8_t *log_pages[R5_MAX_MEMBERS]; /* dev[i].page, for log_io */
 	struct r5_cache *cache;
 	struct r5_dev dev[];           /* nr_members entries */
 };
@@ -301,6 +330,8 @@ struct r5_cache_stats {
 struct r5_cache {
 	struct r5_members *members;    /* the member set (below): I/O, slot states, failing */
 	struct r5_bitmap *bitmap;      /* regions whose parity awaits resync */
+	struct r5_ppl *ppl;            /* the partial parity log, or NULL; set before workers */
+	uint8_t *pp_pages;             /* every stripe's sh->pp, one allocation */
 	struct r5_geometry geo;        /* copy of the array's geometry */
 	struct r5_stripe_hooks hooks;  /* sync layer above; set before workers start */
 	uint32_t nr_members;
@@ -387,6 +418,19 @@ void r5_cache_activate_delayed(struct r5_cache *c);
 /* Wakes a worker to look at the delayed list (after unplug, or when a
  * thread waits for a free stripe). */
 void r5_cache_poke_delayed(struct r5_cache *c);
+
+/* stripe_log.c: the partial parity log's steps (see above) */
+/* Compute item, after RECONSTRUCT of a drain: the blocks it changed, and
+ * their partial parity in sh->pp unless every data block changed. */
+uint32_t r5_log_partial_parity(struct stripe_head *sh);
+/* Step 2, sh->lock held: true when the stripe must first wait for a record
+ * (then call r5_log_submit once sh->lock is dropped). */
+bool r5_log_before_writeback(struct stripe_head *sh);
+void r5_log_submit(struct stripe_head *sh);
+/* sh->lock held, no page dirty: a write-back is over; tells the log. */
+void r5_log_after_writeback(struct stripe_head *sh);
+/* sh->lock held: the array failed under the stripe, forget the step. */
+void r5_log_abandon(struct stripe_head *sh);
 
 /* stripe_ops.c: runs a stripe's compute item (sh->ops) and completes it. */
 void r5_run_compute(struct stripe_head *sh);

@@ -365,7 +365,8 @@ Test(sb, bad_fields_with_valid_checksum)
 	cr_assert_eq(decode_edited(ed_dsize, 0), R5_SB_BAD_FIELD);
 	cr_assert_eq(decode_edited(ed_dsize, (1ull << 30) + 4096), R5_SB_BAD_FIELD);
 	cr_assert_eq(decode_edited(ed_state, 2), R5_SB_BAD_FIELD);
-	cr_assert_eq(decode_edited(ed_flags, 1), R5_SB_BAD_FIELD);
+	cr_assert_eq(decode_edited(ed_flags, 2), R5_SB_BAD_FIELD); /* not a flag we know */
+	cr_assert_eq(decode_edited(ed_flags, R5_SB_FLAG_PPL), R5_SB_OK);
 	cr_assert_eq(decode_edited(ed_roles, (5u << 8) | R5_ROLE_IN_SYNC), R5_SB_BAD_FIELD);
 	cr_assert_eq(decode_edited(ed_roles, (31u << 8) | R5_ROLE_SPARE), R5_SB_BAD_FIELD);
 	cr_assert_eq(decode_edited(ed_roles, (0u << 8) | 7), R5_SB_BAD_FIELD);
@@ -529,9 +530,9 @@ Test(sb, load_reports_the_most_informative_failure)
 	cr_assert_eq(r5_member_write(&m, buf, sizeof(buf), 0), 0);
 	cr_assert_eq(r5_sb_load(&m, &got), R5_SB_BAD_VERSION);
 
-	/* copy 0 with a bad field */
+	/* copy 0 with a bad field (a flag nobody knows) */
 	r5_sb_encode(&sb, buf);
-	wr32(buf + 108, 1);
+	wr32(buf + 108, 2);
 	reseal(buf);
 	cr_assert_eq(r5_member_write(&m, buf, sizeof(buf), 0), 0);
 	cr_assert_eq(r5_sb_load(&m, &got), R5_SB_BAD_FIELD);
