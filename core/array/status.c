@@ -153,6 +153,43 @@ r5_status_bad_blocks_json(struct r5_array *a, struct r5_out *o)
 	free(un);
 }
 
+/* The consistency policy, and what the partial parity log did. */
+static void
+r5_status_consistency_json(struct r5_array *a, struct r5_out *o)
+{
+	struct r5_ppl_stats ps = { 0 };
+	const struct r5_ppl_recovery *rc = &a->ppl_recovered;
+
+	if (a->ppl)
+		r5_ppl_get_stats(a->ppl, &ps);
+	r5_out(o, "  \"consistency_policy\": \"%s\",\n  \"ppl\": {\"records\": %llu, "
+		  "\"full_records\": %llu, \"groups\": %llu, \"bytes\": %llu, \"half_switches\": %llu, "
+		  "\"switch_syncs\": %llu, \"background_syncs\": %llu, "
+		  "\"replayed_records\": %llu, \"replayed_rows\": %llu, \"replay_skipped_rows\": %llu},\n",
+	       a->ppl ? "ppl" : "bitmap", ull(ps.records), ull(ps.full_records), ull(ps.groups),
+	       ull(ps.bytes), ull(ps.switches), ull(ps.switch_syncs), ull(ps.syncs), ull(rc->records), ull(rc->replayed),
+	       ull(rc->skipped));
+}
+
+static void
+r5_status_consistency_text(struct r5_array *a, struct r5_out *o)
+{
+	struct r5_ppl_stats ps;
+
+	if (!a->ppl) {
+		r5_out(o, "  crash:    consistency_policy=bitmap (no parity log: a dirty, degraded "
+			  "start needs --force)\n");
+		return;
+	}
+	r5_ppl_get_stats(a->ppl, &ps);
+	r5_out(o, "  crash:    consistency_policy=ppl, parity log: %llu records in %llu writes",
+	       ull(ps.records), ull(ps.groups));
+	if (a->ppl_replay)
+		r5_out(o, "; replayed at start: %llu rows (%llu left: a block being written is missing)",
+		       ull(a->ppl_recovered.replayed), ull(a->ppl_recovered.skipped));
+	r5_out(o, "\n");
+}
+
 int
 r5_array_status_json(struct r5_array *a, char *buf, size_t len)
 {
@@ -180,6 +217,7 @@ r5_array_status_json(struct r5_array *a, char *buf, size_t len)
 	       r5_layout_name(a->geo.layout), ull(a->geo.member_data_size),
 	       ull(r5_members_data_offset(a->members)),
 	       r5_csum_alg_name(r5_members_csum_alg(a->members)));
+	r5_status_consistency_json(a, &o);
 	r5_out(&o, "  \"members\": [\n");
 	for (uint32_t s = 0; s < a->geo.nr_members; s++) {
 		r5_members_slot_info(a->members, s, &si);
@@ -262,6 +300,7 @@ r5_array_status_text(struct r5_array *a, char *buf, size_t len)
 	r5_out(&o, "  image:    %s (%llu bytes)\n", r5_format_size(r5_array_size(a), sz, sizeof(sz)),
 	       ull(r5_array_size(a)));
 	r5_out(&o, "  events:   %llu\n", ull(r5_members_events(a->members)));
+	r5_status_consistency_text(a, &o);
 	r5_sync_snapshot(a, &sn);
 	if (sn.action != R5_SYNC_IDLE) {
 		char done[32], total[32], rate[32];

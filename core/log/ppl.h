@@ -10,13 +10,16 @@
  * group: one durable write (RWF_DSYNC, that range only) for many rows.
  *
  * A record is needed until the row it covers is written back and synced.
- * The log of a member is a ring written from its start; when a group no
- * longer fits, its writer waits until every row it has logged has been
- * written back (r5_ppl_written), syncs the members and starts the log
- * afresh under a new log id: older groups no longer count. A row written
- * whole needs no record, unless a record of it is in the ring since the
- * last fresh start (r5_ppl_row_logged): replaying that older record after a
- * crash would be wrong, so the full write gets a record without a page.
+ * The log of a member is a ring in two halves, each with its own log id in
+ * the log header. The writer fills one half; when a group no longer fits,
+ * it moves to the other, which can be reused once every row logged there
+ * has been written back (r5_ppl_written) and the members have been synced
+ * since: the syncer thread starts that sync as soon as a full half's rows
+ * are all written back, so the writer rarely waits. Reusing a half gives it
+ * a new id: its older groups no longer count. A row written whole needs no
+ * record, unless a record of it is in the ring (r5_ppl_row_logged):
+ * replaying that older record after a crash would be wrong, so the full
+ * write gets a record without a page.
  *
  * NOT YET DURABLE. A record says: the blocks it does not name hold, on
  * their members, what its partial parity was made of. A block written back
@@ -54,6 +57,7 @@ struct r5_ppl_io {
 	 * "not yet durable" above) and then changes pp. */
 	uint8_t *pp;
 	uint8_t *const *pages;
+	uint8_t half;          /* the half of the ring it went to (the writer's) */
 	/* Called by the writer thread, no log lock held: 0 once the record is
 	 * durable; -errno when the parity member could not take it (it has
 	 * then been failed, and the row needs no record any more). */
@@ -65,7 +69,9 @@ struct r5_ppl_stats {
 	uint64_t full_records; /* of those, without a page */
 	uint64_t groups;       /* durable writes */
 	uint64_t bytes;
-	uint64_t restarts;     /* fresh starts because the ring was full */
+	uint64_t switches;     /* moves to the other half of a ring */
+	uint64_t switch_syncs; /* ... that had to sync the members themselves */
+	uint64_t syncs;        /* background syncs of the members */
 };
 
 /* A log for every slot of ms (started by r5_ppl_start). 0 or -ENOMEM. */
@@ -82,11 +88,10 @@ void r5_ppl_destroy(struct r5_ppl *l);
 void r5_ppl_submit(struct r5_ppl *l, uint32_t slot, struct r5_ppl_io *io);
 /* Does slot's ring hold a record of this stripe since its last fresh start? */
 bool r5_ppl_row_logged(struct r5_ppl *l, uint32_t slot, uint64_t stripe);
-/* The blocks `changed` of a row whose parity is on slot have been written
- * back (after a record, logged, or without one). Until the members are
+/* The blocks io->changed of row io->stripe, whose parity is on slot, have
+ * been written back (after the record io, logged, or without one). Until the members are
  * synced they are remembered as not yet durable. */
-void r5_ppl_written(struct r5_ppl *l, uint32_t slot, uint64_t stripe, uint32_t changed,
-		    bool logged);
+void r5_ppl_written(struct r5_ppl *l, uint32_t slot, const struct r5_ppl_io *io, bool logged);
 void r5_ppl_get_stats(struct r5_ppl *l, struct r5_ppl_stats *out);
 
 /* ---- recovery (ppl_recover.c) ---- */

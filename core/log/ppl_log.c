@@ -1,6 +1,8 @@
 /* ppl_log.c - the partial parity log's writers: one thread per slot that
  * turns the records waiting at that moment into one group and one durable
- * write, and starts the ring afresh when it is full (ppl.h). */
+ * write, and moves on to the other half of its ring when one is full; and
+ * the syncer, which makes a finished half's rows durable in the background
+ * so that the half can be reused without waiting (ppl.h). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -10,140 +12,13 @@
 #include "locks.h"
 #include "member_set.h"
 #include "ppl.h"
+#include "ppl_internal.h"
 #include "raid5fs/checksum.h"
 #include "raid5fs/log.h"
 #include "raid5fs/parity.h"
 #include "raid5fs/ppl.h"
 #include "raid5fs/superblock.h"
 #include "raid5fs/util.h"
-
-/* Rows remembered per ring (r5_ppl_row_logged); a ring that has logged
- * this many since its fresh start is started afresh like a full one. */
-#define R5_PPL_LOGGED_MAX 4096u
-#define R5_PPL_HASH (2 * R5_PPL_LOGGED_MAX) /* open addressing, power of two */
-/* Rows written back and not yet synced, remembered per slot (ppl.h, "not
- * yet durable"); beyond that, the writer syncs before its next record. */
-#define R5_PPL_UNSYNCED_MAX 16384u
-#define R5_PPL_UNSYNCED_HASH (2 * R5_PPL_UNSYNCED_MAX)
-
-struct unsynced_row {
-	uint64_t key;  /* stripe + 1; 0: empty */
-	uint32_t mask; /* blocks written back */
-	uint64_t gen;  /* sync count when last written back: durable once done > gen */
-};
-
-struct r5_ppl_slot {
-	pthread_mutex_t lock;     /* pending, unwritten, logged, unsynced, stopping */
-	pthread_cond_t cond;      /* the writer waits here for records / written rows */
-	struct r5_list pending;   /* r5_ppl_io waiting for the writer */
-	uint32_t unwritten;       /* rows logged in the ring, not yet written back */
-	uint64_t *logged;         /* R5_PPL_HASH stripes + 1 (0 = empty) since the fresh start */
-	uint32_t nr_logged;
-	struct unsynced_row *unsynced, *spare; /* R5_PPL_UNSYNCED_HASH each */
-	uint32_t nr_unsynced;
-	uint64_t purged_at;       /* sync count done at the last purge */
-	bool overflow;            /* a row could not be remembered ... */
-	uint64_t overflow_gen;    /* ... when the sync count started was this */
-	bool stopping;
-	/* the writer's own (no lock): */
-	pthread_t thread;
-	bool running;
-	bool started;             /* the ring has been started on this member */
-	uint8_t member_uuid[16];  /* ... which is this one */
-	uint64_t log_id, seq;
-	uint64_t head;            /* member offset where the next group goes */
-	uint64_t ring_start, ring_end;
-	uint8_t *block;           /* 4 KiB: the header being written */
-	struct r5_ppl_group group;
-};
-
-struct r5_ppl {
-	struct r5_members *ms;
-	struct r5_geometry geo;
-	uint32_t strip_size;
-	uint8_t uuid[16];
-	uint32_t nr;
-	atomic_ullong records, full_records, groups, bytes, restarts;
-	struct r5_ppl_slot slot[];
-};
-
-static uint32_t
-hash_stripe(uint64_t stripe)
-{
-	stripe *= 0x9e3779b97f4a7c15ull;
-	return (uint32_t)(stripe >> 40) & (R5_PPL_HASH - 1);
-}
-
-/* slot lock held */
-static bool
-logged_find(const struct r5_ppl_slot *s, uint64_t stripe)
-{
-	for (uint32_t h = hash_stripe(stripe);; h = (h + 1) & (R5_PPL_HASH - 1)) {
-		if (s->logged[h] == 0)
-			return false;
-		if (s->logged[h] == stripe + 1)
-			return true;
-	}
-}
-
-/* slot lock held; the caller keeps nr_logged below R5_PPL_LOGGED_MAX */
-static void
-logged_add(struct r5_ppl_slot *s, uint64_t stripe)
-{
-	uint32_t h = hash_stripe(stripe);
-
-	while (s->logged[h] != 0) {
-		if (s->logged[h] == stripe + 1)
-			return;
-		h = (h + 1) & (R5_PPL_HASH - 1);
-	}
-	s->logged[h] = stripe + 1;
-	s->nr_logged++;
-}
-
-static uint32_t
-hash_unsynced(uint64_t stripe)
-{
-	stripe *= 0x9e3779b97f4a7c15ull;
-	return (uint32_t)(stripe >> 39) & (R5_PPL_UNSYNCED_HASH - 1);
-}
-
-static struct unsynced_row *
-unsynced_slot(struct unsynced_row *t, uint64_t stripe)
-{
-	uint32_t h = hash_unsynced(stripe);
-
-	while (t[h].key != 0 && t[h].key != stripe + 1)
-		h = (h + 1) & (R5_PPL_UNSYNCED_HASH - 1);
-	return &t[h];
-}
-
-/* Drops the rows that are durable now. slot lock held. */
-static void
-unsynced_purge(struct r5_ppl_slot *s, uint64_t done)
-{
-	struct unsynced_row *old = s->unsynced;
-
-	memset(s->spare, 0, R5_PPL_UNSYNCED_HASH * sizeof(*s->spare));
-	s->nr_unsynced = 0;
-	for (uint32_t h = 0; h < R5_PPL_UNSYNCED_HASH; h++)
-		if (old[h].key != 0 && old[h].gen >= done) {
-			*unsynced_slot(s->spare, old[h].key - 1) = old[h];
-			s->nr_unsynced++;
-		}
-	s->unsynced = s->spare;
-	s->spare = old;
-	s->purged_at = done;
-}
-
-/* The blocks of a row not yet durable (0 if none). slot lock held. */
-static uint32_t
-unsynced_mask(struct r5_ppl_slot *s, uint64_t stripe, uint64_t done)
-{
-	const struct unsynced_row *r = unsynced_slot(s->unsynced, stripe);
-
-	return r->key != 0 && r->gen >= done ? r->mask : 0;
-}
 
 int
 r5_ppl_create(struct r5_members *ms, const struct r5_geometry *g, uint32_t strip_size,
@@ -159,16 +34,19 @@ r5_ppl_create(struct r5_members *ms, const struct r5_geometry *g, uint32_t strip
 	l->strip_size = strip_size;
 	memcpy(l->uuid, array_uuid, 16);
 	l->nr = nr;
+	r5_mutex_init(&l->sync_lock);
+	r5_cond_init(&l->sync_cond);
 	for (uint32_t i = 0; i < nr; i++) {
 		struct r5_ppl_slot *s = &l->slot[i];
 
 		r5_mutex_init(&s->lock);
 		r5_cond_init(&s->cond);
 		r5_list_init(&s->pending);
-		s->logged = calloc(R5_PPL_HASH, sizeof(uint64_t));
+		s->half[0].logged = calloc(R5_PPL_HASH, sizeof(uint64_t));
+		s->half[1].logged = calloc(R5_PPL_HASH, sizeof(uint64_t));
 		s->unsynced = calloc(R5_PPL_UNSYNCED_HASH, sizeof(*s->unsynced));
 		s->spare = calloc(R5_PPL_UNSYNCED_HASH, sizeof(*s->spare));
-		if (!s->logged || !s->unsynced || !s->spare || posix_memalign((void **)&s->block, 4096, R5_PPL_BLOCK)) {
+		if (!s->half[0].logged || !s->half[1].logged || !s->unsynced || !s->spare || posix_memalign((void **)&s->block, 4096, R5_PPL_BLOCK)) {
 			r5_ppl_destroy(l);
 			return -ENOMEM;
 		}
@@ -177,69 +55,123 @@ r5_ppl_create(struct r5_members *ms, const struct r5_geometry *g, uint32_t strip
 	return 0;
 }
 
-/* Starts slot i's log afresh on its current member: a new log id in the
- * header, made durable; the ring is empty from now on. Writer only (or
- * before the writers run). */
+/* A new log id for half h, different from its last one. */
+static void
+new_id(struct ppl_half *h)
+{
+	uint64_t id;
+
+	do
+		r5_random_bytes(&id, sizeof(id));
+	while (id == h->id || id == 0);
+	h->id = id;
+}
+
+/* Writes slot i's log header with the halves' ids, durably. Writer only. */
+static int
+write_header(struct r5_ppl *l, uint32_t i)
+{
+	struct r5_ppl_slot *s = &l->slot[i];
+	struct r5_ppl_header h = { .strip_size = l->strip_size,
+				   .log_id = { s->half[0].id, s->half[1].id } };
+	struct iovec iov = { .iov_base = s->block, .iov_len = R5_PPL_BLOCK };
+
+	memcpy(h.array_uuid, l->uuid, 16);
+	r5_ppl_header_encode(&h, s->block);
+	return r5_members_log_write(l->ms, i, &iov, 1, s->reserved_offset);
+}
+
+/* Starts slot i's log afresh on its current member: new ids for both
+ * halves, made durable; every older group no longer counts. Writer only
+ * (or before the writers run). */
 static int
 ring_restart(struct r5_ppl *l, uint32_t i)
 {
 	struct r5_ppl_slot *s = &l->slot[i];
 	struct r5_superblock sb;
-	struct r5_ppl_header h = { .strip_size = l->strip_size };
-	struct iovec iov;
 	int err;
 
 	if (!r5_members_superblock(l->ms, i, &sb))
 		return -ENODEV;
-	if (sb.reserved_size < 2 * R5_PPL_BLOCK + l->strip_size)
+	s->reserved_offset = sb.reserved_offset;
+	s->ring_start = sb.reserved_offset + R5_PPL_BLOCK;
+	s->half_len = R5_PPL_HALF(sb.reserved_size);
+	if (s->half_len < R5_PPL_BLOCK + l->strip_size)
 		return -ENOSPC; /* cannot happen with the format's 3 MiB */
-	memcpy(h.array_uuid, l->uuid, 16);
-	do
-		r5_random_bytes(&h.log_id, sizeof(h.log_id));
-	while (h.log_id == s->log_id);
-	r5_ppl_header_encode(&h, s->block);
-	iov.iov_base = s->block;
-	iov.iov_len = R5_PPL_BLOCK;
-	err = r5_members_log_write(l->ms, i, &iov, 1, sb.reserved_offset);
+	new_id(&s->half[0]);
+	new_id(&s->half[1]);
+	err = write_header(l, i);
 	if (err < 0)
 		return err;
 	r5_mutex_lock(&s->lock);
-	memset(s->logged, 0, R5_PPL_HASH * sizeof(uint64_t));
-	s->nr_logged = 0;
+	for (int h = 0; h < 2; h++) {
+		memset(s->half[h].logged, 0, R5_PPL_HASH * sizeof(uint64_t));
+		s->half[h].nr_logged = 0;
+		s->half[h].closed = false;
+	}
 	r5_mutex_unlock(&s->lock);
-	s->log_id = h.log_id;
-	s->seq = 0;
-	s->ring_start = sb.reserved_offset + R5_PPL_BLOCK;
-	s->ring_end = sb.reserved_offset + sb.reserved_size;
+	s->cur = 0;
 	s->head = s->ring_start;
 	memcpy(s->member_uuid, sb.member_uuid, 16);
 	s->started = true;
 	return 0;
 }
 
-/* The ring is full: once every row it logged is written back, sync the
- * members (the records are then no longer needed) and start afresh. */
+/* Asks the syncer for a sync of the members. */
+void
+r5_ppl_want_sync(struct r5_ppl *l)
+{
+	r5_mutex_lock(&l->sync_lock);
+	l->sync_wanted = true;
+	r5_cond_signal(&l->sync_cond);
+	r5_mutex_unlock(&l->sync_lock);
+}
+
+/* The current half is full: move to the other one. Its records are no
+ * longer needed once every row they cover is written back and a sync of
+ * the members has completed since; the syncer has usually seen to that
+ * while this half filled (else it is done here). Then the other half gets
+ * a new id, and its old groups no longer count. Writer only. */
 static int
-ring_full(struct r5_ppl *l, uint32_t i)
+switch_half(struct r5_ppl *l, uint32_t i)
 {
 	struct r5_ppl_slot *s = &l->slot[i];
+	const uint32_t other = 1 - s->cur;
+	struct ppl_half *o = &s->half[other];
+	uint64_t done;
+	bool kick, need_sync;
 	int err;
 
 	r5_mutex_lock(&s->lock);
-	while (s->unwritten > 0 && !s->stopping)
+	s->half[s->cur].closed = true;
+	kick = s->half[s->cur].unwritten == 0;
+	while (o->unwritten > 0 && !s->stopping)
 		r5_cond_wait(&s->cond, &s->lock);
+	(void)r5_members_sync_gen(l->ms, &done);
+	need_sync = done <= o->last_gen;
 	r5_mutex_unlock(&s->lock);
-	err = r5_members_sync(l->ms);
+	if (kick)
+		r5_ppl_want_sync(l); /* the half just closed is written back already */
+	if (need_sync) {
+		atomic_fetch_add(&l->switch_syncs, 1);
+		err = r5_members_sync(l->ms);
+		if (err < 0)
+			return err;
+	}
+	new_id(o);
+	err = write_header(l, i);
 	if (err < 0)
 		return err;
-	uint64_t done;
-
-	(void)r5_members_sync_gen(l->ms, &done);
 	r5_mutex_lock(&s->lock);
-	unsynced_purge(s, done);
+	memset(o->logged, 0, R5_PPL_HASH * sizeof(uint64_t));
+	o->nr_logged = 0;
+	o->closed = false;
+	o->last_gen = 0;
 	r5_mutex_unlock(&s->lock);
-	atomic_fetch_add(&l->restarts, 1);
-	return ring_restart(l, i);
+	s->cur = other;
+	s->head = s->ring_start + other * s->half_len;
+	atomic_fetch_add(&l->switches, 1);
+	return 0;
 }
 
 /* Takes the records to put in one group off the pending list: as many as
@@ -247,12 +179,12 @@ ring_full(struct r5_ppl *l, uint32_t i)
 static uint32_t
 take_batch(struct r5_ppl *l, struct r5_ppl_slot *s, struct r5_ppl_io **batch)
 {
-	const uint64_t ring = s->ring_end - s->ring_start;
+	const uint64_t ring = s->half_len;
 	uint64_t bytes = R5_PPL_BLOCK;
 	uint32_t n = 0;
 
 	while (n < R5_PPL_MAX_ENTRIES && !r5_list_empty(&s->pending) &&
-	       s->nr_logged + n < R5_PPL_LOGGED_MAX) {
+	       s->half[s->cur].nr_logged + n < R5_PPL_LOGGED_MAX) {
 		struct r5_ppl_io *io = r5_container_of(s->pending.next, struct r5_ppl_io, node);
 		uint64_t need = io->full ? 0 : l->strip_size;
 
@@ -286,7 +218,7 @@ write_group(struct r5_ppl *l, uint32_t i, struct r5_ppl_io **batch, uint32_t n)
 	int cnt = 1;
 
 	memcpy(g->array_uuid, l->uuid, 16);
-	g->log_id = s->log_id;
+	g->log_id = s->half[s->cur].id;
 	g->seq = s->seq++;
 	g->strip_size = l->strip_size;
 	g->nr_entries = n;
@@ -335,7 +267,7 @@ widen_records(struct r5_ppl *l, uint32_t i, struct r5_ppl_io **batch, uint32_t n
 		r5_mutex_lock(&s->lock);
 		if (done > s->overflow_gen)
 			s->overflow = false;
-		unsynced_purge(s, done);
+		r5_ppl_unsynced_purge(s, done);
 		r5_mutex_unlock(&s->lock);
 	}
 	for (uint32_t k = 0; k < n; k++) {
@@ -344,7 +276,7 @@ widen_records(struct r5_ppl *l, uint32_t i, struct r5_ppl_io **batch, uint32_t n
 		if (io->full)
 			continue;
 		r5_mutex_lock(&s->lock);
-		uint32_t extra = unsynced_mask(s, io->stripe, done) & data & ~io->changed;
+		uint32_t extra = r5_ppl_unsynced_mask(s, io->stripe, done) & data & ~io->changed;
 		r5_mutex_unlock(&s->lock);
 		if (!extra)
 			continue;
@@ -379,8 +311,9 @@ log_batch(struct r5_ppl *l, uint32_t i, struct r5_ppl_io **batch, uint32_t n)
 	/* a new member in the slot (replace) starts its own log */
 	if (!s->started || memcmp(sb.member_uuid, s->member_uuid, 16) != 0)
 		err = ring_restart(l, i);
-	if (!err && (s->head + bytes > s->ring_end || s->nr_logged + n > R5_PPL_LOGGED_MAX))
-		err = ring_full(l, i);
+	if (!err && (s->head + bytes > s->ring_start + (s->cur + 1) * s->half_len ||
+		     s->half[s->cur].nr_logged + n > R5_PPL_LOGGED_MAX))
+		err = switch_half(l, i);
 	if (!err)
 		err = widen_records(l, i, batch, n);
 	bytes = batch_bytes(l, batch, n); /* a widened record may need no page */
@@ -390,9 +323,11 @@ log_batch(struct r5_ppl *l, uint32_t i, struct r5_ppl_io **batch, uint32_t n)
 		return err;
 	s->head += bytes;
 	r5_mutex_lock(&s->lock);
-	s->unwritten += n;
-	for (uint32_t k = 0; k < n; k++)
-		logged_add(s, batch[k]->stripe);
+	s->half[s->cur].unwritten += n;
+	for (uint32_t k = 0; k < n; k++) {
+		r5_ppl_half_add(&s->half[s->cur], batch[k]->stripe);
+		batch[k]->half = (uint8_t)s->cur;
+	}
 	r5_mutex_unlock(&s->lock);
 	atomic_fetch_add(&l->groups, 1);
 	atomic_fetch_add(&l->bytes, bytes);
@@ -401,6 +336,23 @@ log_batch(struct r5_ppl *l, uint32_t i, struct r5_ppl_io **batch, uint32_t n)
 		if (batch[k]->full)
 			atomic_fetch_add(&l->full_records, 1);
 	return 0;
+}
+
+/* Completes every pending record with err (the slot cannot log). */
+static void
+fail_pending(struct r5_ppl_slot *s, int err)
+{
+	struct r5_list list;
+
+	r5_list_init(&list);
+	r5_mutex_lock(&s->lock);
+	r5_list_splice_tail(&list, &s->pending);
+	r5_mutex_unlock(&s->lock);
+	while (!r5_list_empty(&list)) {
+		struct r5_ppl_io *io = r5_container_of(r5_list_pop(&list), struct r5_ppl_io, node);
+
+		io->done(io, err);
+	}
 }
 
 struct writer_arg {
@@ -430,13 +382,17 @@ writer_main(void *arg)
 		}
 		n = take_batch(l, s, batch);
 		if (n == 0) {
-			/* the ring has remembered as many rows as it can: start
-			 * afresh first (one record always fits an empty ring) */
+			/* this half has remembered as many rows as it can: move
+			 * on (one record always fits an empty half) */
 			r5_mutex_unlock(&s->lock);
-			err = ring_full(l, i);
-			if (err < 0)
-				r5_members_fail(l->ms, i, "cannot restart its parity log: %s",
+			err = s->started ? switch_half(l, i) : ring_restart(l, i);
+			if (err < 0 && err != -ENODEV) {
+				r5_members_fail(l->ms, i, "cannot write its parity log: %s",
 						strerror(-err));
+				fail_pending(s, err);
+			} else if (err == -ENODEV) {
+				fail_pending(s, err);
+			}
 			continue;
 		}
 		r5_mutex_unlock(&s->lock);
@@ -446,6 +402,29 @@ writer_main(void *arg)
 			r5_members_fail(l->ms, i, "cannot write its parity log: %s", strerror(-err));
 		for (uint32_t k = 0; k < n; k++)
 			batch[k]->done(batch[k], err < 0 ? err : 0);
+	}
+	return NULL;
+}
+
+/* Syncs the members whenever a closed half's rows have all been written
+ * back, so that the half is ready for reuse before the writer needs it. */
+static void *
+syncer_main(void *arg)
+{
+	struct r5_ppl *l = arg;
+
+	for (;;) {
+		r5_mutex_lock(&l->sync_lock);
+		while (!l->sync_wanted && !l->sync_stopping)
+			r5_cond_wait(&l->sync_cond, &l->sync_lock);
+		if (l->sync_stopping) {
+			r5_mutex_unlock(&l->sync_lock);
+			break;
+		}
+		l->sync_wanted = false;
+		r5_mutex_unlock(&l->sync_lock);
+		(void)r5_members_sync(l->ms); /* a member that fails it is failed */
+		atomic_fetch_add(&l->syncs, 1);
 	}
 	return NULL;
 }
@@ -463,6 +442,10 @@ r5_ppl_start(struct r5_ppl *l)
 	}
 	if (r5_members_failed(l->ms))
 		return -EIO;
+	int e = pthread_create(&l->syncer, NULL, syncer_main, l);
+	if (e)
+		return -e;
+	l->syncer_running = true;
 	for (uint32_t i = 0; i < l->nr; i++) {
 		struct writer_arg *arg = malloc(sizeof(*arg));
 		int err;
@@ -496,8 +479,17 @@ r5_ppl_destroy(struct r5_ppl *l)
 		if (s->running)
 			pthread_join(s->thread, NULL);
 	}
+	r5_mutex_lock(&l->sync_lock);
+	l->sync_stopping = true;
+	r5_cond_broadcast(&l->sync_cond);
+	r5_mutex_unlock(&l->sync_lock);
+	if (l->syncer_running)
+		pthread_join(l->syncer, NULL);
+	r5_cond_destroy(&l->sync_cond);
+	r5_mutex_destroy(&l->sync_lock);
 	for (uint32_t i = 0; i < l->nr; i++) {
-		free(l->slot[i].logged);
+		free(l->slot[i].half[0].logged);
+		free(l->slot[i].half[1].logged);
 		free(l->slot[i].unsynced);
 		free(l->slot[i].spare);
 		free(l->slot[i].block);
@@ -518,49 +510,6 @@ r5_ppl_submit(struct r5_ppl *l, uint32_t slot, struct r5_ppl_io *io)
 	r5_mutex_unlock(&s->lock);
 }
 
-bool
-r5_ppl_row_logged(struct r5_ppl *l, uint32_t slot, uint64_t stripe)
-{
-	struct r5_ppl_slot *s = &l->slot[slot];
-	bool found;
-
-	r5_mutex_lock(&s->lock);
-	found = logged_find(s, stripe);
-	r5_mutex_unlock(&s->lock);
-	return found;
-}
-
-void
-r5_ppl_written(struct r5_ppl *l, uint32_t slot, uint64_t stripe, uint32_t changed, bool logged)
-{
-	struct r5_ppl_slot *s = &l->slot[slot];
-	uint64_t done, started = r5_members_sync_gen(l->ms, &done);
-
-	r5_mutex_lock(&s->lock);
-	if (logged && s->unwritten > 0 && --s->unwritten == 0)
-		r5_cond_broadcast(&s->cond);
-	if (s->nr_unsynced >= R5_PPL_UNSYNCED_MAX && done != s->purged_at)
-		unsynced_purge(s, done);
-	struct unsynced_row *r = unsynced_slot(s->unsynced, stripe);
-
-	if (r->key == 0 && s->nr_unsynced >= R5_PPL_UNSYNCED_MAX) {
-		/* cannot remember it: the writer syncs before its next record */
-		s->overflow = true;
-		s->overflow_gen = started;
-	} else {
-		if (r->key == 0) {
-			r->key = stripe + 1;
-			r->mask = 0;
-			s->nr_unsynced++;
-		} else if (r->gen < done) {
-			r->mask = 0; /* what it remembered is durable */
-		}
-		r->mask |= changed;
-		r->gen = started;
-	}
-	r5_mutex_unlock(&s->lock);
-}
-
 void
 r5_ppl_get_stats(struct r5_ppl *l, struct r5_ppl_stats *out)
 {
@@ -568,5 +517,7 @@ r5_ppl_get_stats(struct r5_ppl *l, struct r5_ppl_stats *out)
 	out->full_records = atomic_load(&l->full_records);
 	out->groups = atomic_load(&l->groups);
 	out->bytes = atomic_load(&l->bytes);
-	out->restarts = atomic_load(&l->restarts);
+	out->switches = atomic_load(&l->switches);
+	out->switch_syncs = atomic_load(&l->switch_syncs);
+	out->syncs = atomic_load(&l->syncs);
 }

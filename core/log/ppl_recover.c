@@ -137,12 +137,16 @@ replay_slot(struct replay *r, uint32_t pd, const uint8_t uuid[16], uint8_t *ring
 		return 0;
 	}
 	r->strip = h.strip_size;
-	const uint64_t ring_len = sb.reserved_size;
+	const uint64_t half_len = R5_PPL_HALF(sb.reserved_size);
 	const uint64_t nstripes = r->g->member_data_size / r->strip;
-	for (uint64_t at = R5_PPL_BLOCK; at + R5_PPL_BLOCK <= ring_len;) {
-		if (!r5_ppl_group_decode(ring + at, &grp) || grp.log_id != h.log_id ||
+	for (uint64_t at = R5_PPL_BLOCK; at + R5_PPL_BLOCK <= R5_PPL_BLOCK + 2 * half_len;) {
+		/* a group belongs to the half it starts in, and ends there */
+		const uint32_t half = at < R5_PPL_BLOCK + half_len ? 0 : 1;
+		const uint64_t half_end = R5_PPL_BLOCK + (half + 1) * half_len;
+
+		if (!r5_ppl_group_decode(ring + at, &grp) || grp.log_id != h.log_id[half] ||
 		    memcmp(grp.array_uuid, uuid, 16) != 0 || grp.strip_size != r->strip ||
-		    at + R5_PPL_BLOCK + (uint64_t)grp.nr_pages * r->strip > ring_len) {
+		    at + R5_PPL_BLOCK + (uint64_t)grp.nr_pages * r->strip > half_end) {
 			at += R5_PPL_BLOCK;
 			continue;
 		}

@@ -33,8 +33,9 @@ r5_ppl_header_encode(const struct r5_ppl_header *h, uint8_t *block)
 	r5_put_le32(block, R5_PPL_MAGIC);
 	r5_put_le32(block + 4, R5_PPL_VERSION);
 	memcpy(block + 8, h->array_uuid, 16);
-	r5_put_le64(block + 24, h->log_id);
-	r5_put_le32(block + 32, h->strip_size);
+	r5_put_le64(block + 24, h->log_id[0]);
+	r5_put_le64(block + 32, h->log_id[1]);
+	r5_put_le32(block + 40, h->strip_size);
 	seal(block);
 }
 
@@ -44,8 +45,9 @@ r5_ppl_header_decode(const uint8_t *block, struct r5_ppl_header *h)
 	if (!sealed(block, R5_PPL_MAGIC) || r5_get_le32(block + 4) != R5_PPL_VERSION)
 		return false;
 	memcpy(h->array_uuid, block + 8, 16);
-	h->log_id = r5_get_le64(block + 24);
-	h->strip_size = r5_get_le32(block + 32);
+	h->log_id[0] = r5_get_le64(block + 24);
+	h->log_id[1] = r5_get_le64(block + 32);
+	h->strip_size = r5_get_le32(block + 40);
 	return true;
 }
 

@@ -80,6 +80,7 @@ r5_log_before_writeback(struct stripe_head *sh)
 	}
 	if (sh->log_state != R5_LOG_NEEDED)
 		return false;
+	sh->log_io.stripe = sh->sector;
 	sh->log_io.changed = sh->log_changed;
 	/* Parity that will not be written needs no record: its member is
 	 * gone, or not rebuilt this far. */
@@ -101,7 +102,6 @@ r5_log_before_writeback(struct stripe_head *sh)
 		sh->log_state = R5_LOG_UNLOGGED;
 		return false;
 	}
-	sh->log_io.stripe = sh->sector;
 	sh->log_io.full = full;
 	sh->log_state = R5_LOG_QUEUED;
 	sh->inflight++;
@@ -119,7 +119,7 @@ void
 r5_log_after_writeback(struct stripe_head *sh)
 {
 	if (sh->log_state == R5_LOG_WRITING || sh->log_state == R5_LOG_UNLOGGED)
-		r5_ppl_written(sh->cache->ppl, sh->pd_idx, sh->sector, sh->log_io.changed,
+		r5_ppl_written(sh->cache->ppl, sh->pd_idx, &sh->log_io,
 			       sh->log_state == R5_LOG_WRITING);
 	if (sh->log_state != R5_LOG_QUEUED)
 		sh->log_state = R5_LOG_NONE;

@@ -7,23 +7,25 @@
  * All integers are little-endian; every block is 4 KiB.
  *
  *   reserved_offset           4 KiB   log header
- *   reserved_offset + 4 KiB   ...     groups, one after the other, from the
- *                                     start of the ring to its end
+ *   reserved_offset + 4 KiB   ...     the ring, in two halves of
+ *                                     R5_PPL_HALF(reserved_size) bytes;
+ *                                     groups follow each other in a half
+ *                                     from its start and never cross its end
  *
  * Log header:
  *   0   u32 magic "R5PL" (0x4c503552 read as LE)   4  u32 version (1)
  *   8   u8[16] array uuid
- *   24  u64 log id: a random number chosen whenever the log is started
- *       afresh (at every start of the array, and when the ring is full);
- *       only groups that carry it belong to the log
- *   32  u32 strip size    36 u32 zero
- *   40 .. 4091 zero       4092 u32 crc32c of bytes 0..4091
+ *   24  u64 log id of half 0    32 u64 log id of half 1: random numbers,
+ *       a new one whenever a half is started afresh; only groups that carry
+ *       their half's id belong to the log
+ *   40  u32 strip size    44 u32 zero
+ *   48 .. 4091 zero       4092 u32 crc32c of bytes 0..4091
  *
  * Group: one header block, then nr_pages pages of partial parity, strip
  * size bytes each, in the order of the entries that have one.
  *   0   u32 magic "R5PG" (0x47503552)   4  u32 nr_entries (1..R5_PPL_MAX_ENTRIES)
  *   8   u8[16] array uuid
- *   24  u64 log id        32 u64 sequence number (grows through the log)
+ *   24  u64 log id (its half's)   32 u64 sequence number (grows through the log)
  *   40  u32 strip size    44 u32 nr_pages
  *   48  entries, 24 bytes each:
  *         0  u64 stripe (member data offset / strip size)
@@ -59,9 +61,13 @@
 
 struct r5_ppl_header {
 	uint8_t array_uuid[16];
-	uint64_t log_id;
+	uint64_t log_id[2]; /* per half of the ring */
 	uint32_t strip_size;
 };
+
+/* Bytes in each half of the ring of a reserved area of reserved_size. */
+#define R5_PPL_HALF(reserved_size) \
+	(((reserved_size) - R5_PPL_BLOCK) / 2 / R5_PPL_BLOCK * R5_PPL_BLOCK)
 
 struct r5_ppl_entry_disk {
 	uint64_t stripe;
