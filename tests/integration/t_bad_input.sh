@@ -192,6 +192,9 @@ if [[ $stale_case -eq 1 ]]; then
 		umount_array "$bad_mnt"
 		[[ $(sha256sum <"$D/A_m3old") == "$old_sum" ]] || soft_fail "the stale member file was written"
 	fi
+	# a mount that starts writes the other members (superblocks, and the
+	# parity logs started afresh): the next checks compare against now
+	SNAP=$(snapshot)
 fi
 expect_error 'C_m1' mount "${C[@]}" "$bad_mnt"
 expect_unchanged "mount with a corrupt superblock"
@@ -204,6 +207,8 @@ expect_error 'io_workers' mount -o io_workers=65 "${A[@]}" "$bad_mnt"
 expect_error 'workers' mount -o workers=1000 "${A[@]}" "$bad_mnt"
 expect_error 'io_workers' mount -o io_workers=many "${A[@]}" "$bad_mnt"
 expect_error 'stripe_cache_size' mount -o stripe_cache_size=3 "${A[@]}" "$bad_mnt"
+expect_error 'consistency_policy' mount -o consistency_policy=journal "${A[@]}" "$bad_mnt"
+expect_error 'consistency_policy' mount -o consistency_policy "${A[@]}" "$bad_mnt"
 expect_unchanged "mount with engine options out of range"
 
 # ---- examine, status, unknown subcommand ------------------------------------
