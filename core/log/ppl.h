@@ -58,6 +58,7 @@ struct r5_ppl_io {
 	uint8_t *pp;
 	uint8_t *const *pages;
 	uint8_t half;          /* the half of the ring it went to (the writer's) */
+	uint64_t wb_gen;       /* members' sync generation when its write-back ended */
 	/* Called by the writer thread, no log lock held: 0 once the record is
 	 * durable; -errno when the parity member could not take it (it has
 	 * then been failed, and the row needs no record any more). */

@@ -182,7 +182,8 @@ replay_slot(struct replay *r, uint32_t pd, const uint8_t uuid[16], uint8_t *ring
 		at += R5_PPL_BLOCK + (uint64_t)grp.nr_pages * r->strip;
 	}
 	r->out->records += nfound;
-	qsort(found, nfound, sizeof(*found), by_row_newest);
+	if (nfound > 1)
+		qsort(found, nfound, sizeof(*found), by_row_newest);
 	err = 0;
 	for (size_t i = 0; i < nfound && !err; i++) {
 		if (i > 0 && found[i].stripe == found[i - 1].stripe)

@@ -104,7 +104,9 @@ void
 r5_ppl_written(struct r5_ppl *l, uint32_t slot, const struct r5_ppl_io *io, bool logged)
 {
 	struct r5_ppl_slot *s = &l->slot[slot];
-	uint64_t done, started = r5_members_sync_gen(l->ms, &done);
+	uint64_t done;
+	(void)r5_members_sync_gen(l->ms, &done);
+	const uint64_t started = io->wb_gen; /* when the write-back ended */
 	bool kick = false;
 
 	r5_mutex_lock(&s->lock);

@@ -367,7 +367,7 @@ r5_members_sync(struct r5_members *ms)
 		}
 	}
 	if (all_synced) {
-		uint64_t done = atomic_load(&ms->sync_done);
+		unsigned long long done = atomic_load(&ms->sync_done);
 
 		while (done < gen && !atomic_compare_exchange_weak(&ms->sync_done, &done, gen))
 			;

@@ -98,6 +98,11 @@ r5_io_complete(struct stripe_head *sh, struct r5_work *w, int ret)
 			r5_members_csum_healed(ms, w->dev, sh->sector * c->strip_size);
 		}
 		dev->flags &= ~R5_DIRTY;
+		if (c->ppl) {
+			uint64_t done_gen;
+
+			sh->log_io.wb_gen = r5_members_sync_gen(ms, &done_gen);
+		}
 		r5_stripe_check_clean(sh);
 	}
 	dev->flags &= ~R5_LOCKED;

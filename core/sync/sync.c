@@ -230,28 +230,34 @@ sync_parity_consistent(struct r5_sync *s)
 	r5_members_set_resync_offset(s->members, R5_OFFSET_DONE);
 }
 
-static void *
-sync_main(void *arg)
+/* Counts the stripes a resync from `from` will visit. */
+static uint64_t
+resync_todo(struct r5_sync *s, uint64_t from)
 {
-	struct r5_sync *s = arg;
+	uint64_t n = 0;
+
+	for (uint64_t st = from; st < s->total; st++)
+		n += r5_bitmap_resync_pending(s->bitmap, st * s->strip);
+	return n;
+}
+
+/* One walk of `action` from stripe *basep to the end, window by window;
+ * *basep is left where it stopped. Returns 0, -EINTR when stopped, or the
+ * first stripe's error. */
+static int
+sync_pass(struct r5_sync *s, int action, int target, uint64_t *basep)
+{
 	const uint64_t ra_stripes = R5_SYNC_READAHEAD / s->strip;
 	const uint32_t nr_stripes = r5_cache_nr_stripes(s->cache);
 	/* at most a quarter of the stripe cache, so user I/O keeps going */
 	const uint64_t max_width = nr_stripes / 4 < R5_SYNC_WINDOW ? nr_stripes / 4 : R5_SYNC_WINDOW;
-	uint64_t last_persist = r5_now_ns(), base, ra_until;
-	int action, target, result = 0;
-
-	r5_mutex_lock(&s->lock);
-	action = s->action;
-	target = s->target;
-	base = s->cp;
 	const uint64_t total = s->total;
-	r5_mutex_unlock(&s->lock);
-	ra_until = base;
+	uint64_t last_persist = r5_now_ns(), base = *basep, ra_until = base;
+	int result = 0;
+
 	r5_log("%s started%s at %llu of %llu MiB per member", r5_sync_action_name(action),
 	       base ? " (resumed)" : "", (unsigned long long)(base * s->strip >> 20),
 	       (unsigned long long)(total * s->strip >> 20));
-
 	while (base < total) {
 		uint64_t sectors[R5_SYNC_WINDOW];
 		uint32_t nflag = 0, width = (uint32_t)(total - base < max_width ? total - base : max_width);
@@ -307,18 +313,62 @@ sync_main(void *arg)
 		}
 	}
 
+	*basep = base;
+	return result;
+}
+
+/* Switches a finished recovery's thread to a resync from stripe 0. */
+static void
+sync_become_resync(struct r5_sync *s)
+{
+	r5_mutex_lock(&s->lock);
+	s->action = R5_SYNC_RESYNC;
+	s->target = -1;
+	s->cp = s->window_base = 0;
+	memset(s->window_done, 0, sizeof(s->window_done));
+	s->done_stripes = 0;
+	s->todo_stripes = resync_todo(s, 0);
+	r5_mutex_unlock(&s->lock);
+}
+
+static void *
+sync_main(void *arg)
+{
+	struct r5_sync *s = arg;
+	uint64_t base;
+	int action, target, result;
+
+	r5_mutex_lock(&s->lock);
+	action = s->action;
+	target = s->target;
+	base = s->cp;
+	r5_mutex_unlock(&s->lock);
+	const uint64_t first_base = base;
+
+	result = sync_pass(s, action, target, &base);
 	if (result == 0 && action == R5_SYNC_RECOVER) {
 		r5_members_sync(s->members); /* the rebuilt member is durable first */
 		r5_members_rebuilt(s->members, (uint32_t)target);
-		/* Every stripe now XORs to zero (the new member was computed from
-		 * the others), so a pending resync has nothing left to do. */
-		if (r5_members_nr_failed(s->members) == 0 && r5_bitmap_needs_resync(s->bitmap))
-			sync_parity_consistent(s);
-	} else if (result == 0 && action == R5_SYNC_RESYNC) {
-		sync_parity_consistent(s);
-	} else if (action == R5_SYNC_RECOVER || action == R5_SYNC_RESYNC) {
-		sync_persist(s, action, target, base * s->strip);
+		if (r5_members_nr_failed(s->members) == 0 && r5_bitmap_needs_resync(s->bitmap)) {
+			/* The stripes this run rebuilt XOR to zero (the new member was
+			 * computed from the others). When it resumed an earlier run,
+			 * the stripes below first_base were rebuilt before the unclean
+			 * stop that left them dirty: they still need the resync. */
+			if (first_base == 0) {
+				sync_parity_consistent(s);
+			} else {
+				sync_become_resync(s);
+				action = R5_SYNC_RESYNC;
+				target = -1;
+				base = 0;
+				result = sync_pass(s, action, target, &base);
+			}
+		}
 	}
+	if (result == 0 && action == R5_SYNC_RESYNC)
+		sync_parity_consistent(s);
+	else if (result != 0 && (action == R5_SYNC_RECOVER || action == R5_SYNC_RESYNC))
+		sync_persist(s, action, target, base * s->strip);
 
 	r5_mutex_lock(&s->lock);
 	if (action == R5_SYNC_CHECK || action == R5_SYNC_REPAIR)
@@ -340,17 +390,6 @@ sync_main(void *arg)
 		       (unsigned long long)(base * s->strip >> 20),
 		       result == -EINTR ? "interrupted" : strerror(-result));
 	return NULL;
-}
-
-/* Counts the stripes a resync from `from` will visit. */
-static uint64_t
-resync_todo(struct r5_sync *s, uint64_t from)
-{
-	uint64_t n = 0;
-
-	for (uint64_t st = from; st < s->total; st++)
-		n += r5_bitmap_resync_pending(s->bitmap, st * s->strip);
-	return n;
 }
 
 int

@@ -38,26 +38,39 @@ r5_crash_destroy(struct r5_crash_log *log)
 	r5_mutex_destroy(&log->lock);
 }
 
+/* (On the heap: a thread-local buffer would be zeroed for every thread
+ * the engine starts.) */
 static int
 copy_file(int in, int out)
 {
-	static __thread uint8_t buf[1 << 20];
+	const size_t bufsize = 1 << 20;
+	uint8_t *buf = malloc(bufsize);
 	off_t off = 0;
 	ssize_t n;
+	int ret = 0;
 
-	if (ftruncate(out, 0) < 0)
+	if (!buf)
+		return -ENOMEM;
+	if (ftruncate(out, 0) < 0) {
+		free(buf);
 		return -errno;
-	while ((n = pread(in, buf, sizeof(buf), off)) > 0) {
+	}
+	while ((n = pread(in, buf, bufsize, off)) > 0) {
 		/* keep holes: members are mostly sparse */
 		bool zero = buf[0] == 0 && memcmp(buf, buf + 1, (size_t)n - 1) == 0;
 
-		if (!zero && pwrite(out, buf, (size_t)n, off) != n)
-			return -EIO;
+		if (!zero && pwrite(out, buf, (size_t)n, off) != n) {
+			ret = -EIO;
+			break;
+		}
 		off += n;
 	}
-	if (n < 0)
-		return -errno;
-	return ftruncate(out, off) < 0 ? -errno : 0;
+	if (ret == 0 && n < 0)
+		ret = -errno;
+	free(buf);
+	if (ret == 0 && ftruncate(out, off) < 0)
+		ret = -errno;
+	return ret;
 }
 
 /* Records the blocks [off, off+len) touch, as the member holds them after
@@ -308,4 +321,258 @@ r5_crash_build(struct r5_crash_log *log, uint32_t id, const uint64_t *take, cons
 				ret = -EIO;
 	close(out);
 	return ret;
+}
+
+size_t
+r5_crash_dedupe(struct r5_crash_log *log)
+{
+	uint8_t durable[R5_CRASH_BLOCK];
+	size_t dropped = 0;
+
+	for (uint32_t m = 0; m < log->nr; m++) {
+		struct r5_crash_member *cm = &log->member[m];
+		size_t out = 0;
+
+		for (size_t i = 0, j; i < cm->n; i = j) {
+			const size_t first = out;
+
+			for (j = i; j < cm->n && cm->pieces[j].off == cm->pieces[i].off; j++)
+				;
+			memset(durable, 0, sizeof(durable));
+			if (cm->durable_fd >= 0)
+				(void)pread(cm->durable_fd, durable, sizeof(durable),
+					    (off_t)cm->pieces[i].off);
+			for (size_t k = i; k < j; k++) {
+				bool same = !memcmp(cm->pieces[k].data, durable, sizeof(durable));
+
+				for (size_t e = first; e < out && !same; e++)
+					same = !memcmp(cm->pieces[k].data, cm->pieces[e].data,
+						       sizeof(durable));
+				if (same) {
+					dropped++;
+					continue;
+				}
+				if (out != k)
+					memcpy(&cm->pieces[out], &cm->pieces[k], sizeof(cm->pieces[k]));
+				out++;
+			}
+		}
+		cm->n = out;
+	}
+	return dropped;
+}
+
+/* ---- the write tracker ---- */
+
+struct track_ctx {
+	const struct r5_member_ops *inner_ops;
+	void *inner;
+	struct r5_crash_track *t;
+};
+
+int
+r5_crash_track_init(struct r5_crash_track *t, uint64_t size)
+{
+	memset(t, 0, sizeof(*t));
+	t->nblocks = (size + R5_CRASH_BLOCK - 1) / R5_CRASH_BLOCK;
+	t->bits = calloc((size_t)(t->nblocks + 63) / 64, sizeof(uint64_t));
+	if (!t->bits)
+		return -ENOMEM;
+	r5_mutex_init(&t->lock);
+	return 0;
+}
+
+void
+r5_crash_track_destroy(struct r5_crash_track *t)
+{
+	if (!t->bits)
+		return;
+	r5_mutex_destroy(&t->lock);
+	free(t->bits);
+	t->bits = NULL;
+}
+
+void
+r5_crash_track_reset(struct r5_crash_track *t)
+{
+	r5_mutex_lock(&t->lock);
+	memset(t->bits, 0, (size_t)(t->nblocks + 63) / 64 * sizeof(uint64_t));
+	t->all = false;
+	r5_mutex_unlock(&t->lock);
+}
+
+bool
+r5_crash_track_written(struct r5_crash_track *t, uint64_t i)
+{
+	bool w;
+
+	r5_mutex_lock(&t->lock);
+	w = t->all || (i < t->nblocks && ((t->bits[i / 64] >> (i % 64)) & 1));
+	r5_mutex_unlock(&t->lock);
+	return w;
+}
+
+static void
+track_mark(struct r5_crash_track *t, uint64_t off, uint64_t len)
+{
+	if (len == 0)
+		return;
+	r5_mutex_lock(&t->lock);
+	for (uint64_t b = off / R5_CRASH_BLOCK; b <= (off + len - 1) / R5_CRASH_BLOCK; b++) {
+		if (b >= t->nblocks) {
+			t->all = true;
+			break;
+		}
+		t->bits[b / 64] |= 1ull << (b % 64);
+	}
+	r5_mutex_unlock(&t->lock);
+}
+
+static uint64_t
+iov_len(const struct iovec *iov, int iovcnt)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < iovcnt; i++)
+		n += iov[i].iov_len;
+	return n;
+}
+
+static ssize_t
+track_pread(void *ctx, void *buf, size_t len, uint64_t off)
+{
+	struct track_ctx *c = ctx;
+
+	return c->inner_ops->pread(c->inner, buf, len, off);
+}
+
+static ssize_t
+track_pwrite(void *ctx, const void *buf, size_t len, uint64_t off)
+{
+	struct track_ctx *c = ctx;
+
+	track_mark(c->t, off, len);
+	return c->inner_ops->pwrite(c->inner, buf, len, off);
+}
+
+static ssize_t
+track_preadv(void *ctx, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	struct track_ctx *c = ctx;
+
+	return c->inner_ops->preadv(c->inner, iov, iovcnt, off);
+}
+
+static ssize_t
+track_pwritev(void *ctx, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	struct track_ctx *c = ctx;
+
+	track_mark(c->t, off, iov_len(iov, iovcnt));
+	return c->inner_ops->pwritev(c->inner, iov, iovcnt, off);
+}
+
+static ssize_t
+track_preadv_cached(void *ctx, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	struct track_ctx *c = ctx;
+
+	return c->inner_ops->preadv_cached(c->inner, iov, iovcnt, off);
+}
+
+static ssize_t
+track_pwritev_durable(void *ctx, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	struct track_ctx *c = ctx;
+
+	track_mark(c->t, off, iov_len(iov, iovcnt));
+	return c->inner_ops->pwritev_durable(c->inner, iov, iovcnt, off);
+}
+
+static int
+track_sync(void *ctx)
+{
+	struct track_ctx *c = ctx;
+
+	return c->inner_ops->sync(c->inner);
+}
+
+static void
+track_close(void *ctx)
+{
+	struct track_ctx *c = ctx;
+
+	c->inner_ops->close(c->inner);
+	free(c);
+}
+
+static int64_t
+track_size(void *ctx)
+{
+	struct track_ctx *c = ctx;
+
+	return c->inner_ops->size(c->inner);
+}
+
+static int
+track_stat(void *ctx, struct stat *st)
+{
+	struct track_ctx *c = ctx;
+
+	return c->inner_ops->stat(c->inner, st);
+}
+
+static int
+track_truncate(void *ctx, uint64_t size)
+{
+	struct track_ctx *c = ctx;
+
+	r5_mutex_lock(&c->t->lock);
+	c->t->all = true;
+	r5_mutex_unlock(&c->t->lock);
+	return c->inner_ops->truncate(c->inner, size);
+}
+
+static void
+track_willneed(void *ctx, uint64_t off, uint64_t len)
+{
+	struct track_ctx *c = ctx;
+
+	c->inner_ops->willneed(c->inner, off, len);
+}
+
+static const struct r5_member_ops track_ops = {
+	.pread = track_pread,
+	.pwrite = track_pwrite,
+	.sync = track_sync,
+	.close = track_close,
+	.size = track_size,
+	.stat = track_stat,
+	.truncate = track_truncate,
+	.willneed = track_willneed,
+	.preadv = track_preadv,
+	.pwritev = track_pwritev,
+	.preadv_cached = track_preadv_cached,
+	.pwritev_durable = track_pwritev_durable,
+};
+
+int
+r5_member_wrap_track(struct r5_member *m, struct r5_crash_track *t)
+{
+	struct track_ctx *c;
+
+	/* the file backend's operations, all of them */
+	if (!m->ops || !t->bits || !m->ops->size || !m->ops->stat || !m->ops->truncate ||
+	    !m->ops->willneed || !m->ops->preadv || !m->ops->pwritev || !m->ops->preadv_cached ||
+	    !m->ops->pwritev_durable)
+		return -EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->inner_ops = m->ops;
+	c->inner = m->ctx;
+	c->t = t;
+	m->ops = &track_ops;
+	m->ctx = c;
+	return 0;
 }

@@ -61,10 +61,38 @@ void r5_crash_freeze(struct r5_crash_log *log);
  * of pieces at the same offset (the states stay the same; their numbering
  * no longer depends on which thread wrote first). After the freeze. */
 void r5_crash_sort(struct r5_crash_log *log);
+/* Drops the pieces that change nothing: a piece holding what the durable
+ * copy holds, or what an earlier piece of the same block holds. The states
+ * stay the same (a block can be the durable copy or any of its pieces);
+ * there are fewer ways to reach them. After r5_crash_sort. Returns how
+ * many pieces were dropped. */
+size_t r5_crash_dedupe(struct r5_crash_log *log);
 /* Writes member id's file as the crash left it into out_path: the durable
  * copy, then the pending pieces whose bit is set in `take` (piece i: bit
  * i), in write order. 0 or -errno. */
 int r5_crash_build(struct r5_crash_log *log, uint32_t id, const uint64_t *take,
 		   const char *out_path);
+
+/* A second, lighter wrapper, for the assemblies of crash states: it only
+ * notes which 4 KiB blocks of a member file the engine writes, so that the
+ * file can be put back by rewriting just those. */
+struct r5_crash_track {
+	pthread_mutex_t lock;
+	uint64_t nblocks;              /* blocks tracked: the file's size */
+	uint64_t *bits;                /* block i written: bit i */
+	bool all;                      /* truncated or written past the end */
+};
+
+/* For a file of size bytes. 0 or -ENOMEM. */
+int r5_crash_track_init(struct r5_crash_track *t, uint64_t size);
+void r5_crash_track_destroy(struct r5_crash_track *t);
+/* Forgets what was written. */
+void r5_crash_track_reset(struct r5_crash_track *t);
+/* Was block i (offset i * R5_CRASH_BLOCK) written since the reset? */
+bool r5_crash_track_written(struct r5_crash_track *t, uint64_t i);
+/* Puts the tracker over m, a member file (r5_member_open_file: every
+ * operation is there), which keeps working through it. 0, -EINVAL or
+ * -ENOMEM. */
+int r5_member_wrap_track(struct r5_member *m, struct r5_crash_track *t);
 
 #endif
