@@ -16,6 +16,9 @@
 #                      healthy array per checksum mode in LIST, created with
 #                      "raid5fs create --checksum MODE", sizes and mount options as
 #                      raid5fs, each its own members, daemon and ext4 (dio loop only)
+#   raid5fs-policy-P   with --policies LIST (or "policies" in --targets): the same,
+#                      one array per consistency policy P in LIST (ppl, bitmap),
+#                      mounted with "-o consistency_policy=P"
 # FUSE targets are measured twice: behind a default loop device (what
 # "mount -o loop" gives: buffered) and behind "losetup --direct-io=on" (dio);
 # the others only behind dio loop devices. On each it runs the same fio jobs
@@ -34,6 +37,12 @@
 # table compares every mode with "none" of the same run (goals: crc32c
 # >= 0.95 of none on every figure, sha256 >= 0.75 on sequential write).
 # "--targets checksums --checksums none,crc32c,sha256" runs only those.
+# The policy targets run only the two write jobs (seq write 1M, rand write
+# 4k), round robin with the other healthy targets; their section compares
+# ppl with bitmap of the same run (issue 10's goals: ppl >= 0.90 of bitmap
+# on seq write, >= 0.85 on rand write) and shows the parity log's counters
+# (status.json "ppl") of the ppl array per job and at the end.
+# "--targets policies" runs only those.
 # It prints one table and writes DIR/bench.json,
 # DIR/bench.txt and the raw fio/status output under DIR/raw/.
 #
@@ -60,14 +69,22 @@ DIR/bench.json. Needs root. Full run: ~10-15 min; --quick: ~3 min.
   --build DIR        where raid5fs and r5_passthrough are (default: $REPO/build,
                      built there with cmake when missing)
   --targets LIST     comma-separated subset of: raid5fs,passthrough,plain-loop,btrfs-raid5,
-                     checksums (default all but checksums; the degraded and recovery runs
-                     go with their target); "checksums" alone: only the checksum-mode
-                     targets (of --checksums, default none,crc32c,sha256)
+                     checksums,policies (default all but checksums and policies; the degraded
+                     and recovery runs go with their target); "checksums" alone: only the
+                     checksum-mode targets (of --checksums, default none,crc32c,sha256);
+                     "policies" alone: only the policy targets (of --policies, default
+                     bitmap,ppl)
   --checksums LIST   also set up one array per checksum mode in LIST (comma-separated:
                      none,crc32c,sha256,hmac-sha256), targets raid5fs-csum-MODE: the four
                      fio jobs behind a dio loop device and an idle rebuild, in a table
                      section with each mode against none (put none in LIST for the
                      ratios). Each mode adds ~1 min to --quick, ~3 min to a full run.
+  --policies LIST    also set up one array per consistency policy in LIST (comma-separated:
+                     bitmap,ppl), mounted with -o consistency_policy=P, targets
+                     raid5fs-policy-P: seq write 1M and rand write 4k behind a dio loop
+                     device, in a table section with ppl against bitmap (put both in LIST
+                     for the ratios) and the parity log's counters. Each policy adds
+                     ~40 s to --quick, ~2 min to a full run.
   --reps N           repetitions of each fio job (default 3, --quick 1)
   --member-size SIZE data size of each of the 4 members (default 1G, --quick 256M);
                      the image and the single backing files are 3 x SIZE
@@ -85,7 +102,7 @@ OUT=/var/tmp/raid5fs-bench-out
 WORK=/var/tmp/raid5fs-bench
 BUILD=
 TARGETS=raid5fs,passthrough,plain-loop,btrfs-raid5
-CSUMS=''
+CSUMS='' POLICIES=''
 REPS='' MEMBER_SIZE='' FILE_SIZE='' RUNTIME='' R5_OPTS=''
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -95,6 +112,7 @@ while [ $# -gt 0 ]; do
 	--build) BUILD=$2; shift ;;
 	--targets) TARGETS=$2; shift ;;
 	--checksums) CSUMS=$2; shift ;;
+	--policies) POLICIES=$2; shift ;;
 	--reps) REPS=$2; shift ;;
 	--member-size) MEMBER_SIZE=$2; shift ;;
 	--file-size) FILE_SIZE=$2; shift ;;
@@ -138,23 +156,34 @@ IMAGE_BYTES=$((NDATA * MEMBER_BYTES))
 [[ "$RUNTIME" =~ ^[1-9][0-9]*$ ]] || die "bad --runtime: $RUNTIME"
 want() { [[ ",$TARGETS," == *",$1,"* ]]; }
 for t in ${TARGETS//,/ }; do
-	case "$t" in raid5fs | passthrough | plain-loop | btrfs-raid5 | checksums) ;; *) die "unknown target: $t" ;; esac
+	case "$t" in raid5fs | passthrough | plain-loop | btrfs-raid5 | checksums | policies) ;; *) die "unknown target: $t" ;; esac
 done
-# the checksum-mode targets: --checksums LIST adds them, "checksums" in
-# --targets alone takes the default list
-if [ -n "$CSUMS" ] && ! want checksums; then TARGETS=$TARGETS,checksums; fi
-if want checksums && [ -z "$CSUMS" ]; then CSUMS=none,crc32c,sha256; fi
-CS_MODES=()
-for c in ${CSUMS//,/ }; do
-	case "$c" in none | crc32c | sha256 | hmac-sha256) ;; *) die "unknown checksum mode: $c" ;; esac
-	[[ " ${CS_MODES[*]} " == *" $c "* ]] && die "checksum mode given twice: $c"
-	CS_MODES+=("$c")
-done
-if want checksums; then
-	[ "${#CS_MODES[@]}" -gt 0 ] || die "--checksums: empty list"
-	[[ " ${CS_MODES[*]} " == *" none "* ]] || echo "$PROG: note: no 'none' in --checksums: no ratios against it" >&2
-fi
-BUDGET=$((BUDGET + ${#CS_MODES[@]} * (QUICK ? 60 : 180)))
+# variant_list TARGET OPTION LIST DEFAULT BASE WHAT VALUE...: the variants of
+# the checksum-mode or policy targets. OPTION's LIST adds TARGET to --targets,
+# TARGET there without LIST takes DEFAULT; each must be one of VALUE...
+# (WHAT: for the messages); BASE is what the others are compared with
+# -> $VARIANT_LIST (empty when TARGET is not wanted)
+variant_list() {
+	local target=$1 opt=$2 list=$3 def=$4 base=$5 what=$6 v
+	shift 6
+	if [ -n "$list" ] && ! want "$target"; then TARGETS=$TARGETS,$target; fi
+	if want "$target" && [ -z "$list" ]; then list=$def; fi
+	VARIANT_LIST=()
+	for v in ${list//,/ }; do
+		[[ " $* " == *" $v "* ]] || die "unknown $what: $v"
+		[[ " ${VARIANT_LIST[*]} " == *" $v "* ]] && die "$what given twice: $v"
+		VARIANT_LIST+=("$v")
+	done
+	if want "$target"; then
+		[ "${#VARIANT_LIST[@]}" -gt 0 ] || die "$opt: empty list"
+		[[ " ${VARIANT_LIST[*]} " == *" $base "* ]] || echo "$PROG: note: no '$base' in $opt: no ratios against it" >&2
+	fi
+}
+variant_list checksums --checksums "$CSUMS" none,crc32c,sha256 none "checksum mode" none crc32c sha256 hmac-sha256
+CS_MODES=("${VARIANT_LIST[@]}")
+variant_list policies --policies "$POLICIES" bitmap,ppl bitmap "consistency policy" ppl bitmap
+POLS=("${VARIANT_LIST[@]}")
+BUDGET=$((BUDGET + ${#CS_MODES[@]} * (QUICK ? 60 : 180) + ${#POLS[@]} * (QUICK ? 40 : 120)))
 
 # ---- prerequisites ----
 [ "$(id -u)" = 0 ] || die "must run as root (loop devices, mounts, drop_caches)"
@@ -293,7 +322,7 @@ r5_json() { # r5_json MNT PYEXPR (j = status.json)
 r5_mnt_of() { # r5_mnt_of TARGET -> the raid5fs mount point of TARGET, empty if not raid5fs
 	case "$1" in
 	raid5fs | raid5fs-degraded) echo "$R5_MNT" ;;
-	raid5fs-csum-*) echo "$WORK/cs-${1#raid5fs-csum-}/mnt" ;;
+	raid5fs-csum-* | raid5fs-policy-*) echo "$(va_d "$1")/mnt" ;;
 	esac
 }
 R5_CONFIG='" ".join("%s=%s" % (k, j["stripe_cache"][k]) for k in ("size", "strip_size", "workers", "io_workers")) + " chunk=%d checksum=%s" % (j["chunk_size"], j.get("checksum", "-"))'
@@ -391,6 +420,9 @@ for sec in ("stripe_cache", "io"):
 for k in ("read_bytes", "write_bytes"):  # all members together
     d["members_" + k.replace("_bytes", "_mib")] = (sum(m[k] for m in b["members"])
                                                    - sum(m[k] for m in a["members"])) / 2**20
+if sys.argv[4].startswith("raid5fs-policy-"):  # the parity log's counters
+    for k, v in (b.get("ppl") or {}).items():
+        d["ppl_" + k] = v - (a.get("ppl") or {}).get(k, 0)
 print("\t".join(sys.argv[4:8]) + "\t" + json.dumps(d))
 PYEOF
 	fi
@@ -431,8 +463,9 @@ info fio "$(fio --version)"
 info command "$0 $ARGS"
 info config "members=$NMEMBERS member_size=$MEMBER_BYTES file_size=$FILE_BYTES reps=$REPS runtime=$RUNTIME quick=$QUICK raid5fs_opts=${R5_OPTS:-default}"
 if want checksums; then info checksums "$(IFS=,; echo "${CS_MODES[*]}")"; fi
+if want policies; then info policies "$(IFS=,; echo "${POLS[*]}")"; fi
 checkpoint start
-log "work dir $WORK, results in $OUT; targets $TARGETS${CSUMS:+ ($CSUMS)}; $REPS rep(s), member ${MEMBER_SIZE}, test file ${FILE_SIZE}"
+log "work dir $WORK, results in $OUT; targets $TARGETS${CS_MODES[*]:+ (checksums ${CS_MODES[*]})}${POLS[*]:+ (policies ${POLS[*]})}; $REPS rep(s), member ${MEMBER_SIZE}, test file ${FILE_SIZE}"
 [ -z "$(others)" ] || log "note: other jobs are running: $(others)"
 
 # ---- targets ----
@@ -447,14 +480,19 @@ PT_D=$WORK/pt PT_MNT=$WORK/pt/mnt PT_DATA=$WORK/pt/data PT_PID=''
 PL_D=$WORK/plain PL_DATA=$WORK/plain/data
 BT_D=$WORK/btrfs BT_DATA=$WORK/btrfs/data BT_DEVS=() BT_USED=''
 BT_DEVID=1 # the btrfs device taken away (devid 1 holds data only; the raid1 metadata went elsewhere)
-# checksum-mode arrays, one per MODE: $WORK/cs-MODE/{m/m0..,mnt,data}
-declare -A CS_PID=()
-cs_d() { echo "$WORK/cs-$1"; }
-cs_member() { echo "$WORK/cs-$1/m/m$2"; } # cs_member MODE SLOT
-cs_members() { # cs_members MODE -> $CS_MEMBERS
+# variant arrays: one more raid5fs array per checksum mode (raid5fs-csum-MODE)
+# and per consistency policy (raid5fs-policy-P), each set up like raid5fs
+# with its own members, daemon and ext4 in $WORK/csum-MODE, $WORK/policy-P:
+# {m/m0..,mnt,data}
+declare -A VA_PID=()
+VA_TARGETS=()   # in setup order
+R5_CONFIG_SET=0 # raid5fs_config taken (from the first array set up)
+va_d() { echo "$WORK/${1#raid5fs-}"; }    # va_d TARGET
+va_member() { echo "$(va_d "$1")/m/m$2"; } # va_member TARGET SLOT
+va_members() {                             # va_members TARGET -> $VA_MEMBERS
 	local i
-	CS_MEMBERS=()
-	for i in $(seq 0 $((NMEMBERS - 1))); do CS_MEMBERS+=("$(cs_member "$1" "$i")"); done
+	VA_MEMBERS=()
+	for i in $(seq 0 $((NMEMBERS - 1))); do VA_MEMBERS+=("$(va_member "$1" "$i")"); done
 }
 cs_key_args() { # cs_key_args MODE -> $CS_KEY (--key-file FILE for hmac-sha256)
 	CS_KEY=()
@@ -476,6 +514,7 @@ setup_raid5fs() {
 	r5_status "$R5_MNT" >"$OUT/raw/status.raid5fs.start.json"
 	info raid5fs_stripe_cache_bytes "$(r5_json "$R5_MNT" 'j["stripe_cache"]["memory_bytes"]')"
 	info raid5fs_config "$(r5_json "$R5_MNT" "$R5_CONFIG")"
+	R5_CONFIG_SET=1
 	loop_attach "$R5_MNT/image" dio
 	mkext4 "$LOOP_DEV"
 	kmount "$LOOP_DEV" "$R5_DATA"
@@ -484,33 +523,55 @@ setup_raid5fs() {
 	loop_detach "$LOOP_DEV"
 }
 
-setup_csum() { # setup_csum MODE: like setup_raid5fs, created with --checksum MODE
-	local mode=$1 d mnt m off
-	d=$(cs_d "$mode") mnt=$(cs_d "$mode")/mnt
+# setup_variant TARGET WHAT PYEXPR VALUE: like setup_raid5fs, created with
+# the options in $VA_CREATE and mounted with those in $VA_MOUNT (arrays);
+# status.json must then say PYEXPR = VALUE (WHAT: for the log)
+setup_variant() {
+	local target=$1 d mnt m off got
+	d=$(va_d "$target") mnt=$(va_d "$target")/mnt
 	mkdir -p "$d/m" "$mnt"
-	cs_members "$mode"
-	cs_key_args "$mode"
-	if [ "$mode" = hmac-sha256 ] && [ ! -e "$WORK/cs-hmac.key" ]; then
-		(umask 077 && head -c 32 /dev/urandom >"$WORK/cs-hmac.key")
-	fi
-	log "raid5fs-csum-$mode: create --checksum $mode, fill, mount, mkfs.ext4, write the test file"
-	"$RAID5FS" create --checksum "$mode" "${CS_KEY[@]}" --size "$MEMBER_SIZE" "${CS_MEMBERS[@]}" >/dev/null
-	off=$(($(stat -c %s "${CS_MEMBERS[0]}") - MEMBER_BYTES)) # data offset (the table's size depends on the mode)
-	for m in "${CS_MEMBERS[@]}"; do fill "$m" "$MEMBER_BYTES" "$off"; done
-	"$RAID5FS" mount "${CS_KEY[@]}" ${R5_OPTS:+-o "$R5_OPTS"} "${CS_MEMBERS[@]}" "$mnt" 2>/dev/null
+	va_members "$target"
+	log "$target: $2, fill, mount, mkfs.ext4, write the test file"
+	"$RAID5FS" create "${VA_CREATE[@]}" --size "$MEMBER_SIZE" "${VA_MEMBERS[@]}" >/dev/null
+	off=$(($(stat -c %s "${VA_MEMBERS[0]}") - MEMBER_BYTES)) # data offset (the table's size depends on the mode)
+	for m in "${VA_MEMBERS[@]}"; do fill "$m" "$MEMBER_BYTES" "$off"; done
+	"$RAID5FS" mount "${VA_MOUNT[@]}" "${VA_MEMBERS[@]}" "$mnt" 2>/dev/null
 	R5MNTS+=("$mnt")
-	CS_PID[$mode]=$(r5_json "$mnt" 'j["pid"]')
-	DAEMONS+=("${CS_PID[$mode]}")
-	[ "$(r5_json "$mnt" 'j.get("checksum")')" = "$mode" ] || die "raid5fs-csum-$mode: status.json says checksum $(r5_json "$mnt" 'j.get("checksum")')"
-	r5_status "$mnt" >"$OUT/raw/status.raid5fs-csum-$mode.start.json"
-	info "raid5fs-csum-${mode}_data_offset" "$off"
-	if ! want raid5fs && [ "$mode" = "${CS_MODES[0]}" ]; then info raid5fs_config "$(r5_json "$mnt" "$R5_CONFIG")"; fi
+	VA_PID[$target]=$(r5_json "$mnt" 'j["pid"]')
+	DAEMONS+=("${VA_PID[$target]}")
+	VA_TARGETS+=("$target")
+	got=$(r5_json "$mnt" "$3")
+	[ "$got" = "$4" ] || die "$target: status.json says $3 = $got, not $4"
+	r5_status "$mnt" >"$OUT/raw/status.$target.start.json"
+	info "${target}_data_offset" "$off"
+	if [ "$R5_CONFIG_SET" = 0 ]; then
+		info raid5fs_config "$(r5_json "$mnt" "$R5_CONFIG")"
+		R5_CONFIG_SET=1
+	fi
 	loop_attach "$mnt/image" dio
 	mkext4 "$LOOP_DEV"
 	kmount "$LOOP_DEV" "$d/data"
-	run_fio "raid5fs-csum-$mode" dio prepare 0 "$d/data"
+	run_fio "$target" dio prepare 0 "$d/data"
 	kumount "$d/data"
 	loop_detach "$LOOP_DEV"
+}
+
+setup_csum() { # setup_csum MODE: created with --checksum MODE
+	cs_key_args "$1"
+	if [ "$1" = hmac-sha256 ] && [ ! -e "$WORK/cs-hmac.key" ]; then
+		(umask 077 && head -c 32 /dev/urandom >"$WORK/cs-hmac.key")
+	fi
+	VA_CREATE=(--checksum "$1" "${CS_KEY[@]}")
+	# shellcheck disable=SC2206 # "-o OPTS" or nothing: split on purpose
+	VA_MOUNT=("${CS_KEY[@]}" ${R5_OPTS:+-o "$R5_OPTS"})
+	setup_variant "raid5fs-csum-$1" "create --checksum $1" 'j.get("checksum")' "$1"
+}
+
+setup_policy() { # setup_policy P: mounted with -o consistency_policy=P (after --raid5fs-opts: it wins)
+	VA_CREATE=()
+	# shellcheck disable=SC2206 # "-o OPTS" or nothing: split on purpose
+	VA_MOUNT=(${R5_OPTS:+-o "$R5_OPTS"} -o "consistency_policy=$1")
+	setup_variant "raid5fs-policy-$1" "mount -o consistency_policy=$1" 'j.get("consistency_policy")' "$1"
 }
 
 setup_passthrough() {
@@ -564,7 +625,7 @@ with_target() {
 	passthrough) image=$PT_MNT/image data=$PT_DATA ;;
 	plain-loop) data=$PL_DATA ;;
 	btrfs-raid5 | btrfs-raid5-degraded) data=$BT_DATA ;;
-	raid5fs-csum-*) image=$(r5_mnt_of "$target")/image data=$(cs_d "${target#raid5fs-csum-}")/data ;;
+	raid5fs-csum-* | raid5fs-policy-*) image=$(r5_mnt_of "$target")/image data=$(va_d "$target")/data ;;
 	esac
 	if [ -n "$image" ]; then
 		loop_attach "$image" "$loop"
@@ -576,9 +637,15 @@ with_target() {
 		loop_detach "$LOOP_DEV"
 	fi
 }
+tests_of() { # tests_of TARGET -> the fio jobs of the healthy suite on TARGET
+	case "$1" in
+	raid5fs-policy-*) echo seq_write rand_write ;; # the log only acts on writes
+	*) echo seq_write seq_read rand_write rand_read ;;
+	esac
+}
 suite_once() { # suite_once TARGET LOOP REP PID DATA
 	local test
-	for test in seq_write seq_read rand_write rand_read; do
+	for test in $(tests_of "$1"); do
 		run_fio "$1" "$2" "$test" "$3" "$5" "$4"
 	done
 }
@@ -637,16 +704,16 @@ recover_raid5fs_idle() { # recover_raid5fs_idle REP (ext4 not mounted: no I/O at
 	log "  raid5fs recovery idle #$1: ${secs}s for $MEMBER_SIZE"
 }
 
-recover_csum_idle() { # recover_csum_idle MODE REP: as recover_raid5fs_idle, a member deleted first
-	local mode=$1 mnt member secs
-	mnt=$(r5_mnt_of "raid5fs-csum-$mode")
-	member=$(cs_member "$mode" "$FAIL_SLOT")
+recover_variant_idle() { # recover_variant_idle TARGET REP: as recover_raid5fs_idle, a member deleted first
+	local target=$1 mnt member secs
+	mnt=$(r5_mnt_of "$target")
+	member=$(va_member "$target" "$FAIL_SLOT")
 	rm -f "$member"
 	r5_wait_health "$mnt" degraded
 	drop_caches
 	secs=$(r5_replace "$mnt" "$FAIL_SLOT" "$member")
-	record "raid5fs-csum-$mode" - recovery_idle_MBps "$2" "$(python3 -c "print(round($MEMBER_BYTES / $secs / 1e6, 1))")"
-	log "  raid5fs-csum-$mode recovery idle #$2: ${secs}s for $MEMBER_SIZE"
+	record "$target" - recovery_idle_MBps "$2" "$(python3 -c "print(round($MEMBER_BYTES / $secs / 1e6, 1))")"
+	log "  $target recovery idle #$2: ${secs}s for $MEMBER_SIZE"
 }
 
 recover_btrfs() { # recover_btrfs REP: btrfs replace of the missing device (idle)
@@ -713,6 +780,12 @@ if want checksums; then
 		HEALTHY+=("raid5fs-csum-$mode dio")
 	done
 fi
+if want policies; then
+	for p in "${POLS[@]}"; do
+		setup_policy "$p"
+		HEALTHY+=("raid5fs-policy-$p dio")
+	done
+fi
 checkpoint setup
 
 # healthy: the four jobs on every target, round robin
@@ -724,7 +797,7 @@ for rep in $(seq "$REPS"); do
 		pid=
 		[ "$1" = raid5fs ] && pid=$R5_PID
 		[ "$1" = passthrough ] && pid=$PT_PID
-		[[ "$1" == raid5fs-csum-* ]] && pid=${CS_PID[${1#raid5fs-csum-}]}
+		pid=${VA_PID[$1]:-$pid}
 		with_target "$1" "$2" suite_once "$1" "$2" "$rep" "$pid"
 	done
 done
@@ -765,7 +838,7 @@ for rep in $(seq "$REPS"); do
 		recover_btrfs "$rep" || BT_OK=0
 	fi
 	if want checksums; then
-		for mode in "${CS_MODES[@]}"; do recover_csum_idle "$mode" "$rep"; done
+		for mode in "${CS_MODES[@]}"; do recover_variant_idle "raid5fs-csum-$mode" "$rep"; done
 	fi
 done
 if want raid5fs; then r5_status "$R5_MNT" >"$OUT/raw/status.raid5fs.recovery.json"; fi
@@ -784,12 +857,10 @@ if want raid5fs; then
 	record_rss raid5fs "$R5_PID"
 fi
 if want passthrough; then record_rss passthrough "$PT_PID"; fi
-if want checksums; then
-	for mode in "${CS_MODES[@]}"; do
-		r5_status "$(r5_mnt_of "raid5fs-csum-$mode")" >"$OUT/raw/status.raid5fs-csum-$mode.end.json"
-		record_rss "raid5fs-csum-$mode" "${CS_PID[$mode]}"
-	done
-fi
+for t in "${VA_TARGETS[@]}"; do
+	r5_status "$(r5_mnt_of "$t")" >"$OUT/raw/status.$t.end.json"
+	record_rss "$t" "${VA_PID[$t]}"
+done
 checkpoint end
 info elapsed_s "$((SECONDS - START))"
 [ "$((SECONDS - START))" -le "$BUDGET" ] || log "warning: took $((SECONDS - START)) s, over the ${BUDGET} s budget"
@@ -826,8 +897,10 @@ LABEL = {"seq_write": "seq write 1M", "seq_read": "seq read 1M", "rand_write": "
          "threads": "daemon threads at the end"}
 CS_MODES = [m for m in info.get("checksums", "").split(",") if m]
 CS = ["raid5fs-csum-" + m for m in CS_MODES]
+POLS = [p for p in info.get("policies", "").split(",") if p]
+PO = ["raid5fs-policy-" + p for p in POLS]
 TORDER = ["raid5fs", "passthrough", "plain-loop", "btrfs-raid5", "raid5fs-degraded",
-          "btrfs-raid5-degraded", "survivors-raw"] + CS
+          "btrfs-raid5-degraded", "survivors-raw"] + CS + PO
 MORDER = list(UNITS)
 LORDER = ["dio", "buffered", "-"]
 
@@ -870,22 +943,50 @@ ratio("recovery idle raid5fs / btrfs replace", ("recovery_idle_MBps", "raid5fs",
 for loop in ("dio", "buffered"):
     ratio(f"daemon CPU s/GiB written raid5fs/passthrough ({loop} loop)", ("cpu_s_per_gib", "raid5fs", loop),
           ("cpu_s_per_gib", "passthrough", loop), 1.5, "<=")
-# checksum modes against none of the same run. Goals: crc32c >= 0.95 of none on
-# every figure (the four jobs and the rebuild), sha256 >= 0.75 on seq write
-CS_FIG = [("seq_write", "dio"), ("seq_read", "dio"), ("rand_write", "dio"), ("rand_read", "dio"),
-          ("recovery_idle_MBps", "-"), ("cpu_s_per_gib", "dio"), ("peak_rss_mib", "-")]
-CS_GOAL = {("crc32c", "seq_write"): 0.95, ("crc32c", "seq_read"): 0.95, ("crc32c", "rand_write"): 0.95,
-           ("crc32c", "rand_read"): 0.95, ("crc32c", "recovery_idle_MBps"): 0.95,
-           ("sha256", "seq_write"): 0.75}
-if "none" in CS_MODES:
-    for m in CS_MODES:
-        if m == "none":
+# variant arrays (one array per checksum mode, per consistency policy), each
+# variant against a base variant of the same run, in a section of its own
+VARIANTS = []
+# checksum modes against none. Goals: crc32c >= 0.95 of none on every figure
+# (the four jobs and the rebuild), sha256 >= 0.75 on seq write
+if CS_MODES:
+    VARIANTS.append({
+        "section": "checksums", "doc": "checksum_modes", "names_key": "modes", "option": "--checksums",
+        "prefix": "raid5fs-csum-", "names": CS_MODES, "base": "none",
+        "figs": [("seq_write", "dio"), ("seq_read", "dio"), ("rand_write", "dio"), ("rand_read", "dio"),
+                 ("recovery_idle_MBps", "-"), ("cpu_s_per_gib", "dio"), ("peak_rss_mib", "-")],
+        "goals": {("crc32c", "seq_write"): 0.95, ("crc32c", "seq_read"): 0.95, ("crc32c", "rand_write"): 0.95,
+                  ("crc32c", "rand_read"): 0.95, ("crc32c", "recovery_idle_MBps"): 0.95,
+                  ("sha256", "seq_write"): 0.75},
+        "goals_doc": "crc32c >= 0.95 of none on every figure (seq write, seq read, rand write,"
+                     " rand read, recovery idle), sha256 >= 0.75 of none on seq write",
+        "goals_line": "crc32c >= 0.95 of none on every figure (the four jobs and the recovery),"
+                      " sha256 >= 0.75 of none on seq write",
+        "title": "Checksum modes (raid5fs-csum-MODE: create --checksum MODE, dio loop; medians,"
+                 " in brackets MODE/none of this run):"})
+# consistency policies: ppl against bitmap. Goals (issue 10): at most 10% slower
+# on seq write, 15% on rand write 4k (md's PPL: 30-40%)
+if POLS:
+    VARIANTS.append({
+        "section": "policies", "doc": "consistency_policies", "names_key": "policies", "option": "--policies",
+        "prefix": "raid5fs-policy-", "names": POLS, "base": "bitmap",
+        "figs": [("seq_write", "dio"), ("rand_write", "dio"), ("cpu_s_per_gib", "dio"), ("peak_rss_mib", "-")],
+        "goals": {("ppl", "seq_write"): 0.90, ("ppl", "rand_write"): 0.85},
+        "goals_doc": "ppl >= 0.90 of bitmap on seq write, >= 0.85 on rand write 4k (issue 10; md's PPL: 0.60-0.70)",
+        "goals_line": "ppl >= 0.90 of bitmap on seq write, >= 0.85 on rand write 4k (issue 10;"
+                      " md's PPL costs 30-40%)",
+        "title": "Consistency policies (raid5fs-policy-P: mount -o consistency_policy=P, dio loop;"
+                 " medians, in brackets P/bitmap of this run):"})
+for va in VARIANTS:
+    base, pre = va["base"], va["prefix"]
+    if base not in va["names"]:
+        continue
+    for m in va["names"]:
+        if m == base:
             continue
-        for metric, loop in CS_FIG:
-            g = CS_GOAL.get((m, metric))
-            ratio(f"{LABEL[metric]} {m}/none" + (f" ({loop} loop)" if loop != "-" else ""),
-                  (metric, "raid5fs-csum-" + m, loop), (metric, "raid5fs-csum-none", loop), g,
-                  section="checksums")
+        for metric, loop in va["figs"]:
+            ratio(f"{LABEL[metric]} {m}/{base}" + (f" ({loop} loop)" if loop != "-" else ""),
+                  (metric, pre + m, loop), (metric, pre + base, loop), va["goals"].get((m, metric)),
+                  section=va["section"])
 pt_rss = med("peak_rss_mib", "passthrough", "-")
 if pt_rss is not None and med("peak_rss_mib", "raid5fs", "-") is not None:
     ratios.append({"name": "peak RSS raid5fs - passthrough (MiB; libfuse's buffers are in both)",
@@ -922,10 +1023,11 @@ def rel(metric, target, loop):
             b = med(metric, den, dl)
             if b:
                 notes.append(f"/{lab} {med(metric, target, loop) / b:.2f}")
-    if target in CS and target != "raid5fs-csum-none":
-        b = med(metric, "raid5fs-csum-none", loop)
-        if b:
-            notes.append(f"/none {med(metric, target, loop) / b:.2f}")
+    for va in VARIANTS:
+        if target in [va["prefix"] + m for m in va["names"]] and target != va["prefix"] + va["base"]:
+            b = med(metric, va["prefix"] + va["base"], loop)
+            if b:
+                notes.append(f"/{va['base']} {med(metric, target, loop) / b:.2f}")
     if target == "raid5fs" and metric == "cpu_s_per_gib":
         b = med(metric, "passthrough", loop)
         if b:
@@ -969,38 +1071,102 @@ if others:
     lines.append("Other ratios:")
     for r in others:
         lines.append(f"  {r['name']:<66} {fmt(r['value']):>7}")
-# checksum modes: each mode's medians and its ratio to none of this run
-cs_doc = None
-if CS:
-    cs_doc = {"modes": CS_MODES, "medians": {}, "vs_none": {},
-              "goals": "crc32c >= 0.95 of none on every figure (seq write, seq read, rand write,"
-                       " rand read, recovery idle), sha256 >= 0.75 of none on seq write",
-              "ratios": [r for r in ratios if r.get("section") == "checksums"]}
+# the fio jobs' engine counters (raw/counters.tsv): (test, target, loop) -> one dict a repetition
+ctr = defaultdict(list)
+cpath = os.path.join(out, "raw", "counters.tsv")
+if os.path.exists(cpath):
+    for line in open(cpath):
+        t, l, test, rep, js = line.rstrip("\n").split("\t", 4)
+        ctr[(test, t, l)].append(json.loads(js))
+
+def load_status(target, when):
+    p = os.path.join(out, "raw", f"status.{target}.{when}.json")
+    try:
+        return json.load(open(p))
+    except (OSError, ValueError):
+        return None
+
+# variant arrays: each one's medians and its ratio to the base of this run
+va_docs = {}
+for va in VARIANTS:
+    names, base, pre = va["names"], va["base"], va["prefix"]
+    vdoc = {va["names_key"]: names, "medians": {}, "vs_" + base: {}, "goals": va["goals_doc"],
+            "ratios": [r for r in ratios if r.get("section") == va["section"]]}
+    va_docs[va["doc"]] = vdoc
     lines.append("")
-    lines.append("Checksum modes (raid5fs-csum-MODE: create --checksum MODE, dio loop; medians,"
-                 " in brackets MODE/none of this run):")
-    lines.append(f"  {'test':<27} {'unit':<5}" + "".join(f"{m:>17}" for m in CS_MODES))
-    for metric, loop in CS_FIG:
-        base = med(metric, "raid5fs-csum-none", loop)
+    lines.append(va["title"])
+    lines.append(f"  {'test':<27} {'unit':<5}" + "".join(f"{m:>17}" for m in names))
+    for metric, loop in va["figs"]:
+        b = med(metric, pre + base, loop)
         cells = []
-        for m in CS_MODES:
-            v = med(metric, "raid5fs-csum-" + m, loop)
-            cs_doc["medians"].setdefault(m, {})[metric] = v
-            if v is not None and base and m != "none":
-                cs_doc["vs_none"].setdefault(m, {})[metric] = round(v / base, 3)
-                cells.append(f"{fmt(v)} ({v / base:.2f})")
+        for m in names:
+            v = med(metric, pre + m, loop)
+            vdoc["medians"].setdefault(m, {})[metric] = v
+            if v is not None and b and m != base:
+                vdoc["vs_" + base].setdefault(m, {})[metric] = round(v / b, 3)
+                cells.append(f"{fmt(v)} ({v / b:.2f})")
             else:
                 cells.append(fmt(v))
         if any(c != "-" for c in cells):
             lines.append(f"  {LABEL[metric]:<27} {UNITS[metric]:<5}" + "".join(f"{c:>17}" for c in cells))
-    lines.append("  goals: crc32c >= 0.95 of none on every figure (the four jobs and the recovery),"
-                 " sha256 >= 0.75 of none on seq write")
-    for r in cs_doc["ratios"]:
+    lines.append("  goals: " + va["goals_line"])
+    for r in vdoc["ratios"]:
         if r["goal"] is not None:
             mark = "ok" if r["met"] else "MISS"
             lines.append(f"  {r['name']:<66} {fmt(r['value']):>7}  (goal {r['op']} {r['goal']:g})  {mark}")
-    if "none" not in CS_MODES:
-        lines.append("  (no 'none' in --checksums: no ratios)")
+    if base not in names:
+        lines.append(f"  (no '{base}' in {va['option']}: no ratios)")
+    if va["section"] != "policies":
+        continue
+    # the parity log of the ppl array: per fio job (differences of status.json
+    # "ppl" around the job, median over repetitions) and its totals at the end
+    PK = ["records", "full_records", "groups", "bytes", "half_switches", "switch_syncs", "background_syncs"]
+    plog = {}
+    for m in names:
+        t = pre + m
+        jobs = {}
+        for test in ("seq_write", "rand_write"):
+            reps = ctr.get((test, t, "dio"), [])
+            if not reps:
+                continue
+            per = [{k: x.get("ppl_" + k, 0) for k in PK} for x in reps]
+            for x, y in zip(per, reps):
+                x["fio_mib"] = y.get("fio_mib", 0)
+                x["records_per_group"] = x["records"] / x["groups"] if x["groups"] else None
+            jobs[test] = {"median": {k: (statistics.median([x[k] for x in per if x[k] is not None])
+                                         if any(x[k] is not None for x in per) else None)
+                                     for k in per[0]},
+                          "values": per}
+        end = load_status(t, "end")
+        plog[m] = {"per_job": jobs, "end": (end or {}).get("ppl"),
+                   "consistency_policy": (end or {}).get("consistency_policy")}
+    vdoc["log"] = plog
+    for m in names:
+        if m != "ppl":
+            e = plog[m]["end"] or {}
+            if e.get("records") or e.get("groups"):
+                lines.append(f"  (odd: raid5fs-policy-{m} logged {e.get('records')} records)")
+            continue
+        lines.append(f"  parity log of raid5fs-policy-ppl (status.json \"ppl\"): per job the differences around"
+                     " it (median over repetitions), then the totals since mount:")
+        cols = [("fio_mib", "fio MiB"), ("records", "records"), ("full_records", "full rec."),
+                ("groups", "groups"), ("records_per_group", "rec/group"), ("bytes", "log MiB"),
+                ("half_switches", "switches"), ("switch_syncs", "sw.syncs"), ("background_syncs", "bg.syncs")]
+        lines.append(f"    {'':<26}" + "".join(f"{c[1]:>10}" for c in cols))
+        def cell(k, x):
+            if x is None:
+                return "-"
+            if k == "bytes":
+                x = x / 2**20
+            if k == "records_per_group":
+                return f"{x:.2f}"
+            return str(int(x)) if x == int(x) else fmt(x)  # counts: whole unless a median of two
+        for test, j in plog[m]["per_job"].items():
+            lines.append(f"    {LABEL[test]:<26}" + "".join(f"{cell(k, j['median'].get(k)):>10}" for k, _ in cols))
+        e = plog[m]["end"]
+        if e:
+            e = dict(e, records_per_group=e["records"] / e["groups"] if e.get("groups") else None)
+            lines.append(f"    {'total (mkfs, file, jobs)':<26}" + "".join(f"{cell(k, e.get(k)):>10}" for k, _ in cols))
 lines.append("")
 lines.append("loop: dio = losetup --direct-io=on, buffered = default loop device (mount -o loop); "
              "pt = passthrough")
@@ -1051,12 +1217,6 @@ if counters:
         lines.append(f"  {d['phase']:<17}" +
                      "".join(f"{d['stripe_cache'].get(k, 0):>10}" for k in keys_sc) +
                      "".join(f"{d['io'].get(k, 0):>10}" for k in keys_io))
-ctr = defaultdict(list)
-cpath = os.path.join(out, "raw", "counters.tsv")
-if os.path.exists(cpath):
-    for line in open(cpath):
-        t, l, test, rep, js = line.rstrip("\n").split("\t", 4)
-        ctr[(test, t, l)].append(json.loads(js))
 per_job = []
 if ctr:
     ck = ["fio_mib", "members_read_mib", "members_write_mib", "hits", "misses", "waits", "rmw", "rcw",
@@ -1082,8 +1242,7 @@ loops = {k.split(":", 1)[1]: v for k, v in info.items() if k.startswith("loop_di
 doc = {"info": {k: v for k, v in info.items() if not k.startswith("loop_dio:")},
        "loop_dio_actual": loops, "results": rows, "ratios": ratios, "rss": rss_row,
        "raid5fs_counters": counters, "raid5fs_counters_per_job": per_job}
-if cs_doc:
-    doc["checksum_modes"] = cs_doc
+doc.update(va_docs)
 json.dump(doc, open(os.path.join(out, "bench.json"), "w"), indent=1)
 print(f"\nwritten: {os.path.join(out, 'bench.json')}, {os.path.join(out, 'bench.txt')}")
 EOF
