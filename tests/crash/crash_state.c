@@ -556,6 +556,18 @@ cs_state_check(struct run *r, int set, uint32_t use, char *why, size_t whylen)
 			bad = 1;
 		}
 	}
+	/* a torn write is the recovery's to settle: no block may have been
+	 * reported as corrupt (issue 10, item 4) */
+	for (uint32_t i = 0; i < N && !bad; i++) {
+		struct r5_slot_info si;
+
+		r5_members_slot_info(a->members, i, &si);
+		if (si.csum_errors) {
+			snprintf(why, whylen, "%" PRIu64 " false checksum errors on slot %u after recovery",
+				 si.csum_errors, i);
+			bad = 1;
+		}
+	}
 	add_time(r, 4, cs_now() - t1);
 	reaper_stop_later(set, a);
 	free(img);

@@ -37,7 +37,9 @@
  * --policy bitmap), resynced or rebuilt when the superblocks ask for it,
  * and read: a block not written since the fsync must be what was fsynced,
  * a block written since one of the versions written (or what was fsynced);
- * a complete array's check must find no mismatch; a rebuild must resume
+ * a complete array's check must find no mismatch; no member may count a
+ * checksum error (per-block checksums are on: crc32c, the default; a torn
+ * write is the recovery's to settle, not corruption); a rebuild must resume
  * and finish. The one exception is the limit docs/write-hole.md states: a
  * block being written, on a member that does not take part, in a stripe
  * row where another block was being written too, may read as neither: it
