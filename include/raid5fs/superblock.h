@@ -7,7 +7,7 @@
  *   4 KiB       4 KiB     superblock copy 1
  *   8 KiB       56 KiB    unused (zero)
  *   64 KiB      960 KiB   write-intent bitmap (one bit per region)
- *   1 MiB       3 MiB     reserved: the parity log (later)
+ *   1 MiB       3 MiB     reserved: the partial parity log (ppl.h)
  *   4 MiB       csum_size checksum table (version 2 with checksums; see
  *                         include/raid5fs/checksum.h), 64 KiB aligned
  *   data_offset ...       data area (data_offset, data_size in the superblock):
