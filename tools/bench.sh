@@ -278,7 +278,7 @@ elapsed() { python3 -c "print(f'{$(now) - $1:.3f}')"; }
 
 fill() { # fill FILE BYTES [SEEK_BYTES]: write real zeros (no holes), keep the rest
 	local seek=${3:-0}
-	# the data offset is 4 MiB + the checksum table: 4 KiB aligned, not 4 MiB
+	# the data offset follows the parity log and the checksum table: 4 KiB aligned, not 4 MiB
 	[ $((seek % 4096)) -eq 0 ] || die "fill: unaligned seek"
 	dd if=/dev/zero of="$1" bs=4M seek="$seek" count=$(($2 >> 22)) \
 		oflag=direct,seek_bytes conv=notrunc status=none

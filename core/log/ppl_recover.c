@@ -206,7 +206,7 @@ r5_ppl_recover(struct r5_members *ms, const struct r5_geometry *g, const uint8_t
 
 	memset(out, 0, sizeof(*out));
 	if (posix_memalign((void **)&r.pages, 4096, (size_t)(n + 1) * R5_PPL_MAX_STRIP) ||
-	    posix_memalign((void **)&ring, 4096, R5_RESERVED_SIZE)) {
+	    posix_memalign((void **)&ring, 4096, R5_RESERVED_MAX)) {
 		free(r.pages);
 		return -ENOMEM;
 	}
@@ -215,8 +215,8 @@ r5_ppl_recover(struct r5_members *ms, const struct r5_geometry *g, const uint8_t
 
 		if (!r5_members_present(ms, s) || !r5_members_superblock(ms, s, &sb))
 			continue;
-		if (sb.reserved_size > R5_RESERVED_SIZE || sb.reserved_size < 2 * R5_PPL_BLOCK)
-			continue;
+		if (sb.reserved_size < 2 * R5_PPL_BLOCK)
+			continue; /* no room for a log (the superblock caps the size) */
 		err = replay_slot(&r, s, array_uuid, ring);
 	}
 	if (!err && out->replayed > 0)

@@ -116,7 +116,6 @@ r5_sb_init(struct r5_superblock *sb, const uint8_t array_uuid[16],
 	sb->nr_members = g->nr_members;
 	sb->chunk_size = g->chunk_size;
 	sb->layout = g->layout;
-	sb->data_offset = R5_DATA_OFFSET;
 	sb->data_size = g->member_data_size;
 	sb->state = R5_STATE_CLEAN;
 	sb->flags = 0;
@@ -126,9 +125,18 @@ r5_sb_init(struct r5_superblock *sb, const uint8_t array_uuid[16],
 	sb->bitmap_size = R5_BITMAP_SIZE;
 	sb->bitmap_region_size = R5_DEFAULT_BITMAP_REGION;
 	sb->reserved_offset = R5_RESERVED_OFFSET;
-	sb->reserved_size = R5_RESERVED_SIZE;
+	sb->reserved_size = r5_sb_reserved_size(g->member_data_size);
+	sb->data_offset = R5_RESERVED_OFFSET + sb->reserved_size;
 	for (uint32_t i = 0; i < R5_MAX_MEMBERS; i++)
 		sb->roles[i] = i < g->nr_members ? R5_ROLE_IN_SYNC : R5_ROLE_EMPTY;
+}
+
+uint64_t
+r5_sb_reserved_size(uint64_t member_data_size)
+{
+	const uint64_t mib = 1024 * 1024, size = member_data_size / 64 / mib * mib;
+
+	return size < R5_RESERVED_SIZE ? R5_RESERVED_SIZE : size > R5_RESERVED_MAX ? R5_RESERVED_MAX : size;
 }
 
 uint64_t
@@ -136,7 +144,8 @@ r5_sb_data_offset(uint32_t csum_alg, uint64_t member_data_size)
 {
 	uint64_t table = r5_csum_table_bytes(csum_alg, member_data_size);
 
-	return R5_CSUM_OFFSET + (table + R5_CSUM_ALIGN - 1) / R5_CSUM_ALIGN * R5_CSUM_ALIGN;
+	return R5_RESERVED_OFFSET + r5_sb_reserved_size(member_data_size) +
+	       (table + R5_CSUM_ALIGN - 1) / R5_CSUM_ALIGN * R5_CSUM_ALIGN;
 }
 
 void
@@ -144,8 +153,8 @@ r5_sb_set_checksum(struct r5_superblock *sb, uint32_t csum_alg)
 {
 	sb->csum_alg = csum_alg;
 	sb->data_offset = r5_sb_data_offset(csum_alg, sb->data_size);
-	sb->csum_offset = csum_alg ? R5_CSUM_OFFSET : 0;
-	sb->csum_size = csum_alg ? sb->data_offset - R5_CSUM_OFFSET : 0;
+	sb->csum_offset = csum_alg ? sb->reserved_offset + sb->reserved_size : 0;
+	sb->csum_size = csum_alg ? sb->data_offset - sb->csum_offset : 0;
 }
 
 void
@@ -248,7 +257,7 @@ sb_validate(const struct r5_superblock *sb)
 	     sb->bitmap_region_size == 0))
 		return R5_SB_BAD_FIELD;
 	if (sb->reserved_size != 0 &&
-	    (sb->reserved_offset < 2 * R5_SB_SIZE ||
+	    (sb->reserved_offset < 2 * R5_SB_SIZE || sb->reserved_size > R5_RESERVED_MAX ||
 	     !area_ok(sb->reserved_offset, sb->reserved_size, sb->data_offset)))
 		return R5_SB_BAD_FIELD;
 	/* The checksum table: a known algorithm, big enough for the data,

@@ -2,7 +2,7 @@
  * metadata area (docs/write-hole.md tells why it exists and how it is used).
  *
  * Every member keeps its own log in the reserved area of its metadata
- * (superblock.h: R5_RESERVED_OFFSET, R5_RESERVED_SIZE). The log of a member
+ * (superblock.h: reserved_offset, reserved_size). The log of a member
  * holds records only for the stripe rows whose parity that member holds.
  * All integers are little-endian; every block is 4 KiB.
  *

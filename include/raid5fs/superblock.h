@@ -7,11 +7,22 @@
  *   4 KiB       4 KiB     superblock copy 1
  *   8 KiB       56 KiB    unused (zero)
  *   64 KiB      960 KiB   write-intent bitmap (one bit per region)
- *   1 MiB       3 MiB     reserved: the partial parity log (ppl.h)
- *   4 MiB       csum_size checksum table (version 2 with checksums; see
+ *   1 MiB       R         reserved: the partial parity log (ppl.h);
+ *                         R = reserved_size, see below
+ *   1 MiB + R   csum_size checksum table (version 2 with checksums; see
  *                         include/raid5fs/checksum.h), 64 KiB aligned
  *   data_offset ...       data area (data_offset, data_size in the superblock):
- *                         4 MiB + csum_size
+ *                         1 MiB + R + csum_size
+ *
+ * The reserved area of a new member is data_size / 64 in whole MiB, at
+ * least R5_RESERVED_SIZE (3 MiB: every member of up to 192 MiB of data,
+ * and every array created before its size grew) and at most
+ * R5_RESERVED_MAX (16 MiB: 1 GiB of data or more). The log moves to the
+ * other half of its ring each time one is full, and must then wait for
+ * that half's rows to be synced: with 3 MiB on a 1 GiB member under 4k
+ * random writes that was 100 moves a second, most of them waiting
+ * (docs/write-hole.md, "Cost"). The superblock records where each area
+ * is; any size up to R5_RESERVED_MAX is read.
  *
  * Torn writes: the two copies are never written at the same time. A store
  * bumps the generation and writes copy (generation % 2), then syncs; the
@@ -58,8 +69,11 @@
 #define R5_BITMAP_OFFSET (64u * 1024)
 #define R5_BITMAP_SIZE (960u * 1024)
 #define R5_RESERVED_OFFSET (1024u * 1024)
-#define R5_RESERVED_SIZE (3u * 1024 * 1024)
-#define R5_DATA_OFFSET (4u * 1024 * 1024) /* without a checksum table */
+#define R5_RESERVED_SIZE (3u * 1024 * 1024) /* the smallest reserved area */
+#define R5_RESERVED_MAX (16u * 1024 * 1024)  /* the largest one */
+/* where the data (or the checksum table) of a member with the smallest
+ * reserved area starts */
+#define R5_DATA_OFFSET (R5_RESERVED_OFFSET + R5_RESERVED_SIZE)
 #define R5_CSUM_OFFSET R5_DATA_OFFSET
 #define R5_CSUM_ALIGN (64u * 1024)
 #define R5_DEFAULT_BITMAP_REGION (64ull * 1024 * 1024)
@@ -130,6 +144,9 @@ void r5_sb_init(struct r5_superblock *sb, const uint8_t array_uuid[16],
  * its data (csum_offset, csum_size, data_offset). */
 void r5_sb_set_checksum(struct r5_superblock *sb, uint32_t csum_alg);
 
+/* The reserved area (the parity log) of a new member with
+ * member_data_size bytes of data (see the layout above). */
+uint64_t r5_sb_reserved_size(uint64_t member_data_size);
 /* Where the data area starts for member_data_size bytes of data with a
  * checksum table for csum_alg. */
 uint64_t r5_sb_data_offset(uint32_t csum_alg, uint64_t member_data_size);

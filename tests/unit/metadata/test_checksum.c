@@ -127,9 +127,12 @@ Test(checksum, names_and_sizes)
 	/* 1 GiB = 262144 blocks: 258 pages of 1020 entries, 2065 of 127 */
 	cr_assert_eq(r5_csum_table_bytes(R5_CSUM_CRC32C, 1ull << 30), 258 * 4096);
 	cr_assert_eq(r5_csum_table_bytes(R5_CSUM_SHA256, 1ull << 30), 2065 * 4096);
-	/* the data area starts after the table, 64 KiB aligned */
-	cr_assert_eq(r5_sb_data_offset(R5_CSUM_NONE, 1ull << 30), R5_DATA_OFFSET);
-	cr_assert_eq(r5_sb_data_offset(R5_CSUM_CRC32C, 1ull << 30), R5_DATA_OFFSET + 17 * 64 * KB);
+	/* the data area starts after the table, 64 KiB aligned, which starts
+	 * after the parity log (16 MiB for 1 GiB of data, 3 MiB for 64 MiB) */
+	cr_assert_eq(r5_sb_data_offset(R5_CSUM_NONE, 1ull << 30), R5_RESERVED_OFFSET + R5_RESERVED_MAX);
+	cr_assert_eq(r5_sb_data_offset(R5_CSUM_CRC32C, 1ull << 30),
+		     R5_RESERVED_OFFSET + R5_RESERVED_MAX + 17 * 64 * KB);
+	cr_assert_eq(r5_sb_data_offset(R5_CSUM_CRC32C, 64ull << 20), R5_CSUM_OFFSET + 2 * 64 * KB);
 }
 
 static void
@@ -334,13 +337,14 @@ Test(checksum, superblock_v2_fields_and_v1_compat)
 	memset(a.key_check, 0x5c, sizeof(a.key_check));
 	r5_sb_encode(&a, buf);
 	cr_assert_eq(buf[264], R5_CSUM_HMAC_SHA256);
-	cr_assert_eq(buf[272 + 2], (R5_CSUM_OFFSET >> 16) & 0xff);
+	const uint64_t table_at = R5_RESERVED_OFFSET + R5_RESERVED_MAX; /* after the log */
+	cr_assert_eq(buf[272 + 2], (table_at >> 16) & 0xff);
 	cr_assert_eq(buf[288], 0x5c);
 	cr_assert_eq(r5_sb_decode(buf, sizeof(buf), &b), R5_SB_OK);
 	cr_assert_eq(b.csum_alg, R5_CSUM_HMAC_SHA256);
-	cr_assert_eq(b.csum_offset, R5_CSUM_OFFSET);
+	cr_assert_eq(b.csum_offset, table_at);
 	cr_assert_eq(b.csum_size, a.csum_size);
-	cr_assert_eq(b.data_offset, R5_CSUM_OFFSET + a.csum_size);
+	cr_assert_eq(b.data_offset, table_at + a.csum_size);
 	cr_assert_arr_eq(b.key_check, a.key_check, 32);
 
 	/* a table too small for the data, or over the bitmap, is corrupt */
@@ -362,7 +366,7 @@ Test(checksum, superblock_v2_fields_and_v1_compat)
 	cr_assert_eq(r5_sb_decode(buf, sizeof(buf), &b), R5_SB_OK);
 	cr_assert_eq(b.version, 1);
 	cr_assert_eq(b.csum_alg, R5_CSUM_NONE);
-	cr_assert_eq(b.data_offset, R5_DATA_OFFSET);
+	cr_assert_eq(b.data_offset, R5_RESERVED_OFFSET + R5_RESERVED_MAX);
 }
 
 /* With a limit of two pages in memory, a table used all over keeps at most

@@ -126,6 +126,19 @@ full_sb(struct r5_superblock *sb)
 
 /* ---------- encode / decode ---------- */
 
+Test(sb, reserved_area_follows_the_data_size)
+{
+	const uint64_t mib = 1024 * 1024;
+
+	cr_assert_eq(r5_sb_reserved_size(1 * mib), R5_RESERVED_SIZE);
+	cr_assert_eq(r5_sb_reserved_size(192 * mib), R5_RESERVED_SIZE);  /* every array before */
+	cr_assert_eq(r5_sb_reserved_size(256 * mib), 4 * mib);
+	cr_assert_eq(r5_sb_reserved_size(300 * mib), 4 * mib);           /* whole MiB */
+	cr_assert_eq(r5_sb_reserved_size(1024 * mib), R5_RESERVED_MAX);
+	cr_assert_eq(r5_sb_reserved_size(1ull << 40), R5_RESERVED_MAX);
+	cr_assert_eq(r5_sb_data_offset(R5_CSUM_NONE, 64 * mib), R5_DATA_OFFSET);
+}
+
 Test(sb, init_defaults)
 {
 	struct r5_geometry g = test_geom();
@@ -143,7 +156,8 @@ Test(sb, init_defaults)
 	cr_assert_eq(sb.nr_members, 5);
 	cr_assert_eq(sb.chunk_size, 65536);
 	cr_assert_eq(sb.layout, R5_LAYOUT_RIGHT_SYMMETRIC);
-	cr_assert_eq(sb.data_offset, R5_DATA_OFFSET);
+	/* 1 GiB of data: the largest reserved area, the data right after it */
+	cr_assert_eq(sb.data_offset, R5_RESERVED_OFFSET + R5_RESERVED_MAX);
 	cr_assert_eq(sb.data_size, 1ull << 30);
 	cr_assert_eq(sb.resync_offset, R5_OFFSET_DONE);
 	cr_assert_eq(sb.recovery_offset, R5_OFFSET_DONE);
@@ -151,7 +165,7 @@ Test(sb, init_defaults)
 	cr_assert_eq(sb.bitmap_size, 960 * 1024);
 	cr_assert_eq(sb.bitmap_region_size, R5_DEFAULT_BITMAP_REGION);
 	cr_assert_eq(sb.reserved_offset, 1024 * 1024);
-	cr_assert_eq(sb.reserved_size, 3 * 1024 * 1024);
+	cr_assert_eq(sb.reserved_size, 16 * 1024 * 1024);
 	cr_assert_arr_eq(sb.array_uuid, uuid, 16);
 	cr_assert(memcmp(sb.member_uuid, sb2.member_uuid, 16) != 0, "member uuid not random");
 	cr_assert_gt(sb.ctime, 1600000000);
@@ -227,7 +241,7 @@ Test(sb, encoding_is_the_documented_byte_layout)
 	cr_assert_eq(rd32(buf + 76), 5);
 	cr_assert_eq(rd32(buf + 80), 65536);
 	cr_assert_eq(rd32(buf + 84), R5_LAYOUT_RIGHT_SYMMETRIC);
-	cr_assert_eq(rd64(buf + 88), R5_DATA_OFFSET);
+	cr_assert_eq(rd64(buf + 88), R5_RESERVED_OFFSET + R5_RESERVED_MAX);
 	cr_assert_eq(rd64(buf + 96), 1ull << 30);
 	cr_assert_eq(rd32(buf + 104), R5_STATE_ACTIVE);
 	cr_assert_eq(rd32(buf + 108), 0);
@@ -237,7 +251,7 @@ Test(sb, encoding_is_the_documented_byte_layout)
 	cr_assert_eq(rd64(buf + 136), R5_BITMAP_SIZE);
 	cr_assert_eq(rd64(buf + 144), 128ull << 20);
 	cr_assert_eq(rd64(buf + 152), R5_RESERVED_OFFSET);
-	cr_assert_eq(rd64(buf + 160), R5_RESERVED_SIZE);
+	cr_assert_eq(rd64(buf + 160), R5_RESERVED_MAX);
 	cr_assert_eq(buf[168 + 0], R5_ROLE_IN_SYNC);
 	cr_assert_eq(buf[168 + 1], R5_ROLE_FAULTY);
 	cr_assert_eq(buf[168 + 2], R5_ROLE_REBUILDING);
@@ -324,6 +338,13 @@ static void ed_flags(uint8_t *b, uint64_t v) { wr32(b + 108, (uint32_t)v); }
 static void ed_roles(uint8_t *b, uint64_t v) { b[168 + (v >> 8)] = (uint8_t)v; }
 static void ed_name_full(uint8_t *b, uint64_t v) { memset(b + 200, (int)v, 64); }
 static void ed_bitmap_off(uint8_t *b, uint64_t v) { wr64(b + 128, v); }
+/* the reserved area's size, the data moved up behind it */
+static void
+ed_reserved(uint8_t *b, uint64_t v)
+{
+	wr64(b + 160, v);
+	wr64(b + 88, R5_RESERVED_OFFSET + v);
+}
 /* data right after the superblocks, no bitmap or reserved area */
 /* a byte after the name's terminator (the name field is NUL-padded) */
 static void
@@ -360,7 +381,8 @@ Test(sb, bad_fields_with_valid_checksum)
 	cr_assert_eq(decode_edited(ed_minimal_meta, 4096), R5_SB_BAD_FIELD); /* overlaps copy 1 */
 	cr_assert_eq(decode_edited(ed_minimal_meta, 8192 + 512), R5_SB_BAD_FIELD); /* unaligned */
 	cr_assert_eq(decode_edited(ed_minimal_meta, 0), R5_SB_BAD_FIELD);
-	cr_assert_eq(decode_edited(ed_doff, R5_DATA_OFFSET + 4096), R5_SB_OK);
+	cr_assert_eq(decode_edited(ed_doff, R5_RESERVED_OFFSET + R5_RESERVED_MAX + 4096), R5_SB_OK);
+	cr_assert_eq(decode_edited(ed_doff, R5_DATA_OFFSET), R5_SB_BAD_FIELD); /* inside the log */
 	cr_assert_eq(decode_edited(ed_doff, UINT64_MAX - 4095), R5_SB_BAD_FIELD); /* overflows */
 	cr_assert_eq(decode_edited(ed_dsize, 0), R5_SB_BAD_FIELD);
 	cr_assert_eq(decode_edited(ed_dsize, (1ull << 30) + 4096), R5_SB_BAD_FIELD);
@@ -371,7 +393,11 @@ Test(sb, bad_fields_with_valid_checksum)
 	cr_assert_eq(decode_edited(ed_roles, (31u << 8) | R5_ROLE_SPARE), R5_SB_BAD_FIELD);
 	cr_assert_eq(decode_edited(ed_roles, (0u << 8) | 7), R5_SB_BAD_FIELD);
 	cr_assert_eq(decode_edited(ed_name_full, 'x'), R5_SB_BAD_FIELD);
-	cr_assert_eq(decode_edited(ed_bitmap_off, R5_DATA_OFFSET), R5_SB_BAD_FIELD); /* runs into data */
+	cr_assert_eq(decode_edited(ed_bitmap_off, R5_RESERVED_OFFSET + R5_RESERVED_MAX),
+		     R5_SB_BAD_FIELD); /* runs into data */
+	/* a log larger than any create makes: refused, never half read */
+	cr_assert_eq(decode_edited(ed_reserved, R5_RESERVED_MAX - 1024 * 1024), R5_SB_OK);
+	cr_assert_eq(decode_edited(ed_reserved, R5_RESERVED_MAX + 1024 * 1024), R5_SB_BAD_FIELD);
 }
 
 Test(sb, status_strings)
