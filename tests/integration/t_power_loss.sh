@@ -35,6 +35,11 @@
 #  (c) kill -9 under load on a degraded array (a member file deleted while
 #      mounted, the writer running): with ppl, the degraded remount WITHOUT
 #      --force starts and every fsynced byte reads back.
+#  (d) power loss on a degraded array (a member deleted before the writer
+#      starts): the three members left start WITHOUT --force and every
+#      fsynced byte reads back (every row lacks one block, computed from
+#      the others: a torn update of the row would make it wrong without
+#      the log).
 #
 # For the record, each crash state is also decoded by r5_offline (which
 # knows nothing of a log) with each member missing: the number of fsynced
@@ -308,7 +313,9 @@ cut_power() {
 
 # ---- one run that ends in a power loss ----------------------------------------
 # crash_run SEED MOUNT-OPTION...: a new array on the member filesystems,
-# filled with SEED and fsynced, the unsynced writer, the power cut.
+# filled with SEED and fsynced, the unsynced writer, the power cut; with
+# DEGRADE=SLOT that member's file is deleted before the writer starts (the
+# array runs degraded). CRASH = the member files left.
 crash_run() {
 	local seed=$1 mnt=$W/mnt i
 	shift
@@ -323,6 +330,10 @@ crash_run() {
 	[[ $(size_of "$mnt/image") -eq $IMG_BYTES ]] || fail "image size $(size_of "$mnt/image")"
 	r5_pattern fill "$mnt/image" "$seed" >&2 || fail "fill of the image failed"
 	log "image filled with seed $seed and fsynced"
+	if [[ -n ${DEGRADE:-} ]]; then
+		rm -f -- "${MEMBERS[DEGRADE]}"
+		wait_status "$mnt" 15 '.health == "degraded"' "degraded after deleting member $DEGRADE"
+	fi
 	writer_start "$mnt/image"
 	sleep 1.5
 	expect "$mnt" '.dirty == true' "the array is dirty while the writer runs"
@@ -334,12 +345,15 @@ crash_run() {
 	sleep 0.3
 	[[ $(writer_passes) -ge 1 ]] || fail "the writer did not complete one pass before the power cut"
 	cut_power "$mnt"
+	CRASH=()
+	for ((i = 0; i < NM; i++)); do
+		[[ $i == "${DEGRADE:-}" ]] || CRASH+=("${MEMBERS[i]}")
+	done
 	local states
-	states=$(disk_states "${MEMBERS[@]}")
+	states=$(disk_states "${CRASH[@]}")
 	log "superblocks after the power loss: $states"
 	[[ -n $states && ! $states =~ clean ]] ||
 		fail "setup: the crash state is not dirty ($states): the array went clean before the cut"
-	CRASH=("${MEMBERS[@]}")
 }
 
 # crash_report: how big the hole is that a plain RAID-5 decode would fall in
@@ -476,3 +490,13 @@ for ((s = 0; s < NM; s++)); do
 	umount_array "$W/mnt2"
 done
 assemble_complete "(b) complete assembly"
+
+# ---- (d) power loss on a degraded array (ppl) ----------------------------------
+# The writes go to three members; after the cut the three are all there is.
+log "(d) power loss on a degraded array, default policy (ppl)"
+DEGRADE=2 crash_run 7400
+scratch_copy
+mount_paths "$W/mnt2" "$W/mount.err" "${SCRATCH[@]}"
+expect "$W/mnt2" '.health == "degraded"' "(d) degraded after the power loss"
+check_fsynced "$W/mnt2" "(d) degraded array after a power loss, no --force"
+umount_array "$W/mnt2"

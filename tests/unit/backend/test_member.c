@@ -212,3 +212,49 @@ Test(member, file_vector_io)
 	r5_member_close(&m);
 	unlink(path);
 }
+
+/* Durable writes (the parity log's): what a read then sees is what they
+ * wrote, over pages dirty in the cache before, with any buffer alignment,
+ * in a file deleted since it was opened. (Writing them with O_DIRECT was
+ * tried, to spare the page cache: 4k random writes with the log went from
+ * 34K to 25K IOPS here, and it was dropped; this test was written for it.) */
+Test(member, file_durable_writes_read_back)
+{
+	char path[] = "/tmp/r5_test_member_XXXXXX";
+	int fd = mkstemp(path);
+	struct r5_member m;
+	struct iovec iov[NBUF];
+	uint8_t plain[NBUF * BUFLEN], *aligned, *odd;
+
+	cr_assert(fd >= 0);
+	close(fd);
+	cr_assert_eq(r5_member_open_file(&m, path, 0), 0);
+	cr_assert_eq(posix_memalign((void **)&aligned, 4096, 2 * BUFLEN), 0);
+	odd = malloc(2 * BUFLEN + 1);
+	cr_assert(odd);
+	/* old content, still dirty in the page cache */
+	fill_bufs(7);
+	make_iov(iov, bufs);
+	cr_assert_eq(r5_member_writev(&m, iov, NBUF, 0), 0);
+	memset(aligned, 0xa5, 2 * BUFLEN);
+	struct iovec d = { .iov_base = aligned, .iov_len = 2 * BUFLEN };
+	cr_assert_eq(r5_member_writev_durable(&m, &d, 1, BUFLEN), 0);
+	cr_assert_eq(r5_member_read(&m, plain, sizeof(plain), 0), 0);
+	cr_assert_eq(memcmp(plain, bufs, BUFLEN), 0, "the block before was touched");
+	for (size_t i = BUFLEN; i < 3 * BUFLEN; i++)
+		cr_assert_eq(plain[i], 0xa5, "byte %zu not the durable write's", i);
+	cr_assert_eq(memcmp(plain + 3 * BUFLEN, (uint8_t *)bufs + 3 * BUFLEN, (NBUF - 3) * BUFLEN), 0);
+	/* an unaligned buffer, the file deleted */
+	cr_assert_eq(unlink(path), 0);
+	memset(odd + 1, 0x3c, 2 * BUFLEN);
+	d = (struct iovec){ .iov_base = odd + 1, .iov_len = 2 * BUFLEN };
+	cr_assert_eq(r5_member_writev_durable(&m, &d, 1, 4 * BUFLEN), 0);
+	cr_assert_eq(r5_member_read(&m, plain, sizeof(plain), 0), 0);
+	for (size_t i = 4 * BUFLEN; i < 6 * BUFLEN; i++)
+		cr_assert_eq(plain[i], 0x3c, "byte %zu not the unaligned durable write's", i);
+	for (size_t i = BUFLEN; i < 3 * BUFLEN; i++)
+		cr_assert_eq(plain[i], 0xa5);
+	r5_member_close(&m);
+	free(aligned);
+	free(odd);
+}
