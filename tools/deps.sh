@@ -15,6 +15,7 @@ R5_DEPS=(
 	libcriterion-dev                 # unit tests
 	clang libclang-rt-14-dev         # libFuzzer build of the superblock fuzz target
 	fio e2fsprogs jq                 # integration tests: fio verify, mkfs.ext4, e2fsck; status.json
+	man-db                           # structure.install renders raid5fs(8) (man -l)
 	kmod util-linux mount            # modprobe; mountpoint; losetup, mount
 	coreutils diffutils findutils    # timeout, sha256sum, cmp, xargs
 )

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "raid5fs/superblock.h"
 
 static const struct {
 	const char *name;
@@ -37,7 +38,8 @@ usage(FILE *out)
 	for (i = 0; i < NR_COMMANDS; i++)
 		fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "  %-9s %s\n", "help", "this list, or 'help COMMAND' for one command");
-	fprintf(out, "\nRun 'raid5fs COMMAND --help' for the options of a command.\n");
+	fprintf(out, "\nRun 'raid5fs COMMAND --help' for the options of a command,\n"
+		     "'raid5fs --version' for the version; 'man raid5fs' has it all.\n");
 }
 
 int
@@ -51,6 +53,11 @@ main(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	name = argv[1];
+	if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
+		/* the program and the newest on-disk format it writes */
+		printf("raid5fs %s (on-disk format %u)\n", R5_VERSION, R5_SB_VERSION);
+		return CLI_OK;
+	}
 	if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
 		if (strcmp(name, "help") == 0 && argc > 2) {
 			/* "raid5fs help mount" == "raid5fs mount --help" */
