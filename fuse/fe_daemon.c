@@ -125,6 +125,7 @@ r5_frontend_run(struct r5_array *a, const char *mountpoint, const struct r5_fron
 	char size_str[32];
 	char reason[1040];
 	struct r5_fe_pump pump = { .started = false };
+	struct r5_fe_hook *hook = NULL;
 	bool mounted = false;
 	int ready_fd = -1;
 	int rc = 1;
@@ -181,6 +182,10 @@ r5_frontend_run(struct r5_array *a, const char *mountpoint, const struct r5_fron
 			goto out;
 	}
 	/* From here on we are the serving process: threads may start. */
+	if (o->events_program && !(hook = fe_hook_start(a, o->events_program, mountpoint))) {
+		r5_logp(R5_LOG_ERR, "%s: cannot start the events program's thread", mountpoint);
+		goto out;
+	}
 	r = r5_array_start(a);
 	if (r < 0) {
 		r5_logp(R5_LOG_ERR, "%s: cannot start the array: %s", mountpoint,
@@ -224,6 +229,7 @@ out:
 	 * then flush and close the array, then free libfuse's state. */
 	if (mounted)
 		fuse_unmount(f);
+	fe_hook_stop(a, hook);
 	r = r5_array_stop(a);
 	if (r < 0) {
 		r5_logp(R5_LOG_ERR, "%s: stopping the array failed: %s; members may need a resync",

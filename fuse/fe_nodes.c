@@ -17,6 +17,7 @@ static const struct {
 	{ "/.raid5fs/status", R5_FE_STATUS },
 	{ "/.raid5fs/status.json", R5_FE_STATUS_JSON },
 	{ "/.raid5fs/control", R5_FE_CONTROL },
+	{ "/.raid5fs/events", R5_FE_EVENTS },
 };
 
 enum r5_fe_node
@@ -69,6 +70,7 @@ fe_fill_stat(const struct r5_fe *fe, enum r5_fe_node node, struct stat *st)
 		break;
 	case R5_FE_STATUS:
 	case R5_FE_STATUS_JSON:
+	case R5_FE_EVENTS:
 		st->st_mode = S_IFREG | 0444;
 		st->st_nlink = 1;
 		st->st_size = R5_FE_STATUS_SIZE;
@@ -136,6 +138,7 @@ fe_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		filler(buf, "status", NULL, 0, 0);
 		filler(buf, "status.json", NULL, 0, 0);
 		filler(buf, "control", NULL, 0, 0);
+		filler(buf, "events", NULL, 0, 0);
 	}
 	return 0;
 }

@@ -67,6 +67,7 @@ fe_open(const char *path, struct fuse_file_info *fi)
 		return fe_image_open(fe, fi, writable);
 	case R5_FE_STATUS:
 	case R5_FE_STATUS_JSON:
+	case R5_FE_EVENTS:
 		if (writable)
 			return -EACCES;
 		break;
@@ -107,6 +108,7 @@ fe_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_in
 		return fe_image_read(fe, buf, size, off);
 	case R5_FE_STATUS:
 	case R5_FE_STATUS_JSON:
+	case R5_FE_EVENTS:
 		return fe_status_read(f, buf, size, off);
 	case R5_FE_CONTROL:
 		return fe_control_read(fe, f, buf, size, off);

@@ -1,4 +1,4 @@
-/* fe_status.c - /.raid5fs/status and status.json: each open takes a
+/* fe_status.c - /.raid5fs/status, status.json and events: each open takes a
  * snapshot of the engine's status, and reads of that open see only it, so
  * a reader never gets the halves of two different states. */
 #include "frontend_internal.h"
@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "raid5fs/array.h"
+#include "raid5fs/events.h"
 
 #define R5_FE_STATUS_MAX (16u << 20) /* biggest status snapshot we take */
 
@@ -23,7 +24,9 @@ fe_status_snapshot(struct r5_fe *fe, struct r5_fe_file *f)
 
 		if (buf == NULL)
 			return -ENOMEM;
-		if (f->node == R5_FE_STATUS_JSON)
+		if (f->node == R5_FE_EVENTS)
+			r = (int)r5_events_json(r5_array_events(fe->a), buf, cap);
+		else if (f->node == R5_FE_STATUS_JSON)
 			r = r5_array_status_json(fe->a, buf, cap);
 		else
 			r = r5_array_status_text(fe->a, buf, cap);

@@ -55,6 +55,7 @@ enum r5_fe_node {
 	R5_FE_STATUS,      /* "/.raid5fs/status" */
 	R5_FE_STATUS_JSON, /* "/.raid5fs/status.json" */
 	R5_FE_CONTROL,     /* "/.raid5fs/control" */
+	R5_FE_EVENTS,      /* "/.raid5fs/events": the last events, JSON lines */
 };
 
 /* One open file (fi->fh). /image uses the two shared handles in struct
@@ -86,6 +87,13 @@ struct r5_fe {
 	pthread_mutex_t reply_lock;   /* protects reply and every control handle's reply */
 	char reply[R5_FE_REPLY_MAX];  /* last control reply of the mount, "ok\n" or "error: ...\n" */
 };
+
+/* The events program (fe_events.c): started before the array, so that it
+ * hears every event; stopped after the loop, before the array stops.
+ * NULL from start when out of memory. */
+struct r5_fe_hook;
+struct r5_fe_hook *fe_hook_start(struct r5_array *a, const char *program, const char *mountpoint);
+void fe_hook_stop(struct r5_array *a, struct r5_fe_hook *h);
 
 /* The thread that forwards the daemon's stderr into the log (fe_log.c). */
 struct r5_fe_pump {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "array_internal.h"
+#include "raid5fs/events.h"
 #include "raid5fs/util.h"
 
 int
@@ -45,6 +46,16 @@ r5_array_start(struct r5_array *a)
 	if (err < 0) {
 		r5_log("cannot start the monitor thread: %s", strerror(-err));
 		return err;
+	}
+	/* an array that starts without a member is news too (md's monitor:
+	 * DegradedArray at its start) */
+	for (uint32_t i = 0; i < a->geo.nr_members && r5_members_nr_failed(a->members) > 0; i++) {
+		struct r5_slot_info si;
+
+		r5_members_slot_info(a->members, i, &si);
+		if (si.state != R5_SLOT_IN_SYNC)
+			r5_event(r5_members_notices(a->members), "degraded", (int)i, si.path,
+				 "started without it: %s", si.reason[0] ? si.reason : si.path);
 	}
 	/* Background work the superblocks ask for: resume a recovery from its
 	 * checkpoint, or resync the dirty regions after an unclean stop. */

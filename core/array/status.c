@@ -190,6 +190,12 @@ r5_status_consistency_text(struct r5_array *a, struct r5_out *o)
 	r5_out(o, "\n");
 }
 
+struct r5_events *
+r5_array_events(struct r5_array *a)
+{
+	return r5_members_notices(a->members);
+}
+
 int
 r5_array_status_json(struct r5_array *a, char *buf, size_t len)
 {

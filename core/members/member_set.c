@@ -27,6 +27,10 @@ r5_members_create(uint32_t nr, uint64_t data_offset, uint64_t events, uint32_t a
 	for (uint32_t s = 0; s < R5_MAX_MEMBERS; s++)
 		atomic_store(&ms->slot[s].state, R5_SLOT_MISSING);
 	atomic_store(&ms->nr_failed, (int)nr);
+	if (r5_events_create(&ms->notices) < 0) {
+		free(ms);
+		return -ENOMEM;
+	}
 	r5_mutex_init(&ms->sb_lock);
 	r5_mutex_init(&ms->csum.bad_lock);
 	*out = ms;
@@ -45,6 +49,7 @@ r5_members_destroy(struct r5_members *ms)
 	r5_members_csum_destroy(ms);
 	r5_mutex_destroy(&ms->csum.bad_lock);
 	r5_mutex_destroy(&ms->sb_lock);
+	r5_events_destroy(ms->notices);
 	free(ms);
 }
 
@@ -420,6 +425,7 @@ store_superblocks_locked(struct r5_members *ms)
 				snprintf(s->fail_reason, sizeof(s->fail_reason),
 					 "superblock write failed: %s", strerror(-err));
 				r5_log("member %u (%s) failed: %s", i, s->member.path, s->fail_reason);
+				r5_members_notify_failed(ms, i);
 				ms->events++;
 				changed = true;
 			}
@@ -451,6 +457,7 @@ r5_members_fail(struct r5_members *ms, uint32_t slot, const char *fmt, ...)
 	va_end(ap);
 	r5_log("member %u (%s) failed: %s; array is now %s", slot, s->member.path, s->fail_reason,
 	       r5_members_failed(ms) ? "FAILED" : "degraded");
+	r5_members_notify_failed(ms, slot);
 	/* the survivors record it before anything that depends on it is acknowledged */
 	ms->events++;
 	store_superblocks_locked(ms);

@@ -68,6 +68,9 @@ int r5_members_create(uint32_t nr, uint64_t data_offset, uint64_t events, uint32
 		      struct r5_members **out);
 /* Closes every member (retired ones too) and frees the set. NULL is fine. */
 void r5_members_destroy(struct r5_members *ms);
+/* The array's events (events.h): the set emits member failures, degraded,
+ * array-failed and checksum errors; the sync thread the rest. */
+struct r5_events *r5_members_notices(struct r5_members *ms);
 
 /* Assembly: puts an open member in a slot (the set owns it from now on). */
 void r5_members_attach(struct r5_members *ms, uint32_t slot, const struct r5_member *m,

@@ -185,13 +185,19 @@ r5_members_csum_error(struct r5_members *ms, uint32_t slot, uint64_t member_off,
 				    .image_offset = image_off };
 	unhealed_add(ms, b);
 	r5_mutex_unlock(&ms->csum.bad_lock);
-	if (image_off == UINT64_MAX)
+	if (image_off == UINT64_MAX) {
 		r5_logp(R5_LOG_ERR, "checksum error: member %u (%s), member offset %llu (parity)",
 			slot, s->member.path, (unsigned long long)member_off);
-	else
+		r5_event(ms->notices, "checksum-error", (int)slot, s->member.path,
+			 "member offset %llu (parity)", (unsigned long long)member_off);
+	} else {
 		r5_logp(R5_LOG_ERR,
 			"checksum error: member %u (%s), member offset %llu, image offset %llu", slot,
 			s->member.path, (unsigned long long)member_off, (unsigned long long)image_off);
+		r5_event(ms->notices, "checksum-error", (int)slot, s->member.path,
+			 "member offset %llu, image offset %llu", (unsigned long long)member_off,
+			 (unsigned long long)image_off);
+	}
 }
 
 void

@@ -10,6 +10,7 @@
 
 #include "csum_table.h"
 #include "member_set.h"
+#include "raid5fs/events.h"
 
 struct r5_slot_stats {
 	atomic_ullong reads, writes;            /* member I/O calls */
@@ -60,6 +61,9 @@ struct r5_members {
 	/* syncs of the whole set (r5_members_sync): started, and the highest
 	 * number of one that completed (see r5_members_sync_gen) */
 	atomic_ullong sync_started, sync_done;
+	/* what a person or a program should hear about (events.h); its lock
+	 * is taken last, under sb_lock or bad_lock */
+	struct r5_events *notices;
 };
 
 /* member_verify.c, called by member_io for every data read and write of a
@@ -74,6 +78,8 @@ int r5_slot_csum_update(struct r5_slot *s, const struct iovec *iov, int iovcnt, 
 void r5_members_csum_written(struct r5_members *ms, uint32_t slot, uint64_t off, uint64_t len);
 /* Opens the table of a slot's (new) member; the old one is retired. */
 int r5_slot_open_csum(struct r5_members *ms, struct r5_slot *s);
+/* member_notices.c: the events of a slot that has just failed (sb_lock held). */
+void r5_members_notify_failed(struct r5_members *ms, uint32_t slot);
 /* Frees the checksum state of the set (destroy). */
 void r5_members_csum_destroy(struct r5_members *ms);
 

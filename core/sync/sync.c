@@ -1,5 +1,7 @@
 /* sync.c - the sync thread: recovery, resync, check, repair (see sync.h). */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,7 @@
 #include "bitmap.h"
 #include "locks.h"
 #include "member_set.h"
+#include "raid5fs/events.h"
 #include "raid5fs/log.h"
 #include "raid5fs/util.h"
 #include "sync.h"
@@ -230,6 +233,26 @@ sync_parity_consistent(struct r5_sync *s)
 	r5_members_set_resync_offset(s->members, R5_OFFSET_DONE);
 }
 
+/* An event (events.h) about the sync; slot -1 when it is not a rebuild. */
+static void
+sync_notify(struct r5_sync *s, const char *name, int slot, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void
+sync_notify(struct r5_sync *s, const char *name, int slot, const char *fmt, ...)
+{
+	struct r5_slot_info si = { .path = "" };
+	char detail[160];
+	va_list ap;
+
+	if (slot >= 0)
+		r5_members_slot_info(s->members, (uint32_t)slot, &si);
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	r5_event(r5_members_notices(s->members), name, slot, si.path, "%s", detail);
+}
+
 /* Counts the stripes a resync from `from` will visit. */
 static uint64_t
 resync_todo(struct r5_sync *s, uint64_t from)
@@ -253,6 +276,7 @@ sync_pass(struct r5_sync *s, int action, int target, uint64_t *basep)
 	const uint64_t max_width = nr_stripes / 4 < R5_SYNC_WINDOW ? nr_stripes / 4 : R5_SYNC_WINDOW;
 	const uint64_t total = s->total;
 	uint64_t last_persist = r5_now_ns(), base = *basep, ra_until = base;
+	unsigned decile = (unsigned)(base * 10 / (total ? total : 1)); /* tenths done */
 	int result = 0;
 
 	r5_log("%s started%s at %llu of %llu MiB per member", r5_sync_action_name(action),
@@ -306,6 +330,10 @@ sync_pass(struct r5_sync *s, int action, int target, uint64_t *basep)
 		if (result)
 			break;
 		base += width;
+		if (action == R5_SYNC_RECOVER && base < total && base * 10 / total > decile) {
+			decile = (unsigned)(base * 10 / total);
+			sync_notify(s, "rebuild-progress", target, "%u%%", decile * 10);
+		}
 		if ((action == R5_SYNC_RECOVER || action == R5_SYNC_RESYNC) &&
 		    r5_now_ns() - last_persist >= R5_SYNC_PERSIST_NS) {
 			sync_persist(s, action, target, base * s->strip);
@@ -345,7 +373,14 @@ sync_main(void *arg)
 	r5_mutex_unlock(&s->lock);
 	const uint64_t first_base = base;
 
+	if (action == R5_SYNC_RECOVER)
+		sync_notify(s, "rebuild-start", target, "%s at %llu MiB of %llu",
+			    base ? "resumed" : "started", (unsigned long long)(base * s->strip >> 20),
+			    (unsigned long long)(s->total * s->strip >> 20));
 	result = sync_pass(s, action, target, &base);
+	if (result == 0 && action == R5_SYNC_RECOVER)
+		sync_notify(s, "rebuild-finished", target, "%llu MiB rebuilt",
+			    (unsigned long long)((s->total - first_base) * s->strip >> 20));
 	if (result == 0 && action == R5_SYNC_RECOVER) {
 		r5_members_sync(s->members); /* the rebuilt member is durable first */
 		r5_members_rebuilt(s->members, (uint32_t)target);
@@ -380,12 +415,16 @@ sync_main(void *arg)
 	uint64_t mism = s->mismatches;
 	r5_cond_broadcast(&s->cond);
 	r5_mutex_unlock(&s->lock);
-	if (result == 0 && (action == R5_SYNC_CHECK || action == R5_SYNC_REPAIR))
+	if (result == 0 && (action == R5_SYNC_CHECK || action == R5_SYNC_REPAIR)) {
 		r5_log("%s finished: mismatched stripes %llu", r5_sync_action_name(action),
 		       (unsigned long long)mism);
-	else if (result == 0)
+		sync_notify(s, "check-finished", -1, "%s: mismatched stripes %llu",
+			    r5_sync_action_name(action), (unsigned long long)mism);
+	} else if (result == 0) {
 		r5_log("%s finished", r5_sync_action_name(action));
-	else
+		if (action == R5_SYNC_RESYNC)
+			sync_notify(s, "resync-finished", -1, "parity matches the data");
+	} else
 		r5_log("%s stopped at %llu MiB: %s", r5_sync_action_name(action),
 		       (unsigned long long)(base * s->strip >> 20),
 		       result == -EINTR ? "interrupted" : strerror(-result));

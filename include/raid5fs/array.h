@@ -82,6 +82,9 @@ uint64_t r5_array_size(const struct r5_array *a);
  * NUL-terminated) or -errno. */
 int r5_array_status_text(struct r5_array *a, char *buf, size_t len);
 int r5_array_status_json(struct r5_array *a, char *buf, size_t len);
+/* The array's events (include/raid5fs/events.h): read them, or install a
+ * listener before the array starts. */
+struct r5_events *r5_array_events(struct r5_array *a);
 
 /* One control command line, e.g. "check" or "sync_speed_min 50M" (the
  * README lists them). On error returns -errno and a one-line reason in err. */

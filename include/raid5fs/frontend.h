@@ -25,6 +25,7 @@ struct r5_frontend_opts {
 	bool direct_io;        /* open /image with FOPEN_DIRECT_IO (no page cache) */
 	unsigned max_threads;  /* FUSE worker threads; 0 = default */
 	const char *fuse_opts; /* extra comma-separated libfuse -o options, or NULL */
+	const char *events_program; /* run for each event (fe_events.c), or NULL */
 };
 
 /* Defaults: background, direct_io on, default thread count, no extra

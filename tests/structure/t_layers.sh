@@ -19,7 +19,7 @@ rank() { # layer name -> its height
 # layer that implements them
 header_layer() {
 	case $1 in
-	raid5fs/util.h | raid5fs/log.h) echo util ;;
+	raid5fs/util.h | raid5fs/log.h | raid5fs/events.h) echo util ;;
 	raid5fs/layout.h | raid5fs/parity.h) echo geometry ;;
 	raid5fs/member.h) echo backend ;;
 	raid5fs/superblock.h | raid5fs/checksum.h | raid5fs/ppl.h) echo metadata ;;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "raid5fs/array.h"
@@ -39,6 +40,9 @@ mount_help(void)
 	       "        io_workers=N         threads that only read/write members (default 12)\n"
 	       "        direct_io=0|1        bypass the page cache for the image (default 1)\n"
 	       "        fuse_threads=N       FUSE request threads\n"
+	       "        events=PROGRAM       run PROGRAM EVENT MOUNTPOINT [SLOT [MEMBER]]\n"
+	       "                             for each event (see 'raid5fs events'), with\n"
+	       "                             RAID5FS_* variables; it never holds up I/O\n"
 	       "        anything else is passed to FUSE (e.g. allow_other)\n"
 	       "  -h, --help          this help\n\n"
 	       "Example: raid5fs mount d/m0 d/m1 d/m2 d/m3 mnt\n");
@@ -46,6 +50,39 @@ mount_help(void)
 
 /* Splits one -o argument; engine and frontend options are taken, the rest
  * is appended to fuse_opts. */
+/* -o events=PROGRAM: an executable file, by path (made absolute: the daemon
+ * leaves the current directory) or found in PATH; checked now so that a
+ * typo is one line at mount, not a failure at the first event. */
+static int
+mount_events_program(const char *prog, struct r5_frontend_opts *fo)
+{
+	static char resolved[PATH_MAX];
+
+	if (strchr(prog, '/')) {
+		if (!realpath(prog, resolved))
+			return cli_usage("mount", "events: %s: %s", prog, strerror(errno));
+	} else {
+		char *dirs = strdup(getenv("PATH") ? getenv("PATH") : ""), *save = NULL;
+		bool found = false;
+
+		if (!dirs)
+			return cli_usage("mount", "out of memory");
+		for (char *d = strtok_r(dirs, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
+			snprintf(resolved, sizeof(resolved), "%s/%s", d, prog);
+			found = access(resolved, X_OK) == 0;
+		}
+		free(dirs);
+		if (!found)
+			return cli_usage("mount", "events: %s: not found in PATH", prog);
+	}
+	struct stat st;
+
+	if (stat(resolved, &st) != 0 || !S_ISREG(st.st_mode) || access(resolved, X_OK) != 0)
+		return cli_usage("mount", "events: %s: not an executable file", prog);
+	fo->events_program = resolved;
+	return 0;
+}
+
 static int
 mount_parse_opts(char *s, struct r5_engine_opts *eo, struct r5_frontend_opts *fo,
 		 char *fuse_opts, size_t fuse_len)
@@ -89,6 +126,11 @@ mount_parse_opts(char *s, struct r5_engine_opts *eo, struct r5_frontend_opts *fo
 				eo->consistency_policy = R5_CONSISTENCY_BITMAP;
 			else
 				return cli_usage("mount", "consistency_policy: '%s' is not ppl or bitmap", val);
+		} else if (strcmp(opt, "events") == 0) {
+			if (val == NULL || val[0] == '\0')
+				return cli_usage("mount", "-o events needs a program");
+			if (mount_events_program(val, fo) != 0)
+				return CLI_USAGE;
 		} else if (strcmp(opt, "strip_size") == 0) {
 			if (val == NULL)
 				return cli_usage("mount", "-o strip_size needs a value");

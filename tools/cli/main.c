@@ -20,6 +20,7 @@ static const struct {
 	{ "check", cmd_check, "verify the parity of every stripe, count mismatches" },
 	{ "repair", cmd_repair, "like check, and rewrite the parity that does not match" },
 	{ "damage", cmd_damage, "list the image ranges (and files) that could not be healed" },
+	{ "events", cmd_events, "print the array's last events (--follow: and new ones)" },
 	{ "idle", cmd_idle, "stop the running recover, resync, check or repair" },
 	{ "recover", cmd_recover, "resume a rebuild stopped by idle" },
 	{ "speed", cmd_speed, "show or set the sync speed limits" },
