@@ -94,6 +94,7 @@ r5_array_stop(struct r5_array *a)
 	r5_bitmap_destroy(a->bitmap);
 	if (a->geo.nr_members)
 		r5_safe_mode_destroy(a);
+	r5_spares_destroy(&a->spares);
 	free(a);
 	return err;
 }

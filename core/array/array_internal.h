@@ -68,6 +68,16 @@ struct r5_monitor {
 	int pipe[2];                   /* written to stop the thread */
 };
 
+/* Hot spares (spares.c): files standing by for a failed slot, kept for
+ * the mount. */
+#define R5_MAX_SPARES 8
+struct r5_spares {
+	pthread_mutex_t lock; /* protects everything below; taken before the
+			       * member set's locks (a takeover replaces under it) */
+	char path[R5_MAX_SPARES][PATH_MAX]; /* absolute, first in line first */
+	unsigned n;
+};
+
 struct r5_array {
 	struct r5_geometry geo;
 	uint8_t uuid[16];
@@ -86,6 +96,7 @@ struct r5_array {
 
 	struct r5_safe_mode safe;
 	struct r5_monitor monitor;
+	struct r5_spares spares;
 	struct r5_io_stats io;
 	struct r5_readahead_state ra;  /* readahead.c; atomics only */
 	bool started;
@@ -152,5 +163,21 @@ int r5_consistency_start(struct r5_array *a);
 
 /* replace.c: a new member for a failed slot, and recovery onto it */
 int r5_array_replace(struct r5_array *a, uint32_t slot, const char *path, char *err, size_t errlen);
+/* The same with a spare's file (spares.c), which holds zeros, not a superblock. */
+int r5_array_replace_spare(struct r5_array *a, uint32_t slot, const char *path, char *err,
+			   size_t errlen);
+
+/* spares.c */
+void r5_spares_init(struct r5_spares *sp);
+void r5_spares_destroy(struct r5_spares *sp);
+/* Checks the file (absolute path; a new one is created sparse, 0600, at
+ * the members' size) and keeps it as a spare; nothing changes when it is
+ * refused (reason in err). */
+int r5_array_spare_add(struct r5_array *a, const char *path, char *err, size_t errlen);
+int r5_array_spare_remove(struct r5_array *a, const char *path, char *err, size_t errlen);
+/* A copy of the spares' paths (R5_MAX_SPARES at most). */
+void r5_spares_list(struct r5_array *a, char (*out)[PATH_MAX], unsigned *n);
+/* The monitor's turn: a failed slot and a spare: the spare takes it over. */
+void r5_spares_take_over(struct r5_array *a);
 
 #endif

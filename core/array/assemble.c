@@ -309,6 +309,7 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 		ret = -ENOMEM;
 		goto out;
 	}
+	r5_spares_init(&a->spares);
 	r5_sb_geometry(&newest->sb, &a->geo);
 	ret = r5_resolve_opts(opts, &a->geo, &a->opts, err, errlen);
 	if (ret < 0)

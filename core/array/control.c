@@ -98,6 +98,10 @@ r5_array_control(struct r5_array *a, const char *cmd, char *err, size_t errlen)
 		return 0;
 	case R5_CONTROL_REPLACE:
 		return r5_array_replace(a, c.slot, c.path, err, errlen);
+	case R5_CONTROL_SPARE_ADD:
+		return r5_array_spare_add(a, c.path, err, errlen);
+	case R5_CONTROL_SPARE_REMOVE:
+		return r5_array_spare_remove(a, c.path, err, errlen);
 	case R5_CONTROL_SYNC_SPEED_MIN:
 		r5_sync_set_speed(a->sync, c.bytes_per_sec, 0);
 		return 0;

@@ -94,6 +94,15 @@ r5_control_parse(const char *line, uint32_t nr_members, struct r5_control_cmd *c
 		memcpy(cmd->path, arg2, sizeof(cmd->path));
 		return r5_parse_slot(arg, nr_members, &cmd->slot, err, errlen);
 	}
+	if (!strcmp(word, "add") || !strcmp(word, "remove")) {
+		if (!arg[0] || arg2[0]) {
+			r5_errf(err, errlen, "usage: %s FILE", word);
+			return R5_CONTROL_BAD_COMMAND;
+		}
+		cmd->kind = !strcmp(word, "add") ? R5_CONTROL_SPARE_ADD : R5_CONTROL_SPARE_REMOVE;
+		memcpy(cmd->path, arg, sizeof(cmd->path));
+		return R5_CONTROL_PARSED;
+	}
 	if (!strcmp(word, "sync_speed_min") || !strcmp(word, "sync_speed_max")) {
 		if (!arg[0] || arg2[0] || r5_parse_size(arg, &cmd->bytes_per_sec) < 0 ||
 		    cmd->bytes_per_sec == 0) {

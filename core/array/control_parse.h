@@ -11,7 +11,7 @@
 
 #define R5_KNOWN_COMMANDS \
 	"flush, check, repair, idle, recover, fail SLOT, replace SLOT [FILE], " \
-	"sync_speed_min SIZE, sync_speed_max SIZE"
+	"add FILE, remove FILE, sync_speed_min SIZE, sync_speed_max SIZE"
 
 enum r5_control_kind {
 	R5_CONTROL_FLUSH,
@@ -23,13 +23,15 @@ enum r5_control_kind {
 	R5_CONTROL_REPLACE,        /* slot, path ("" = the slot's own path) */
 	R5_CONTROL_SYNC_SPEED_MIN, /* bytes_per_sec */
 	R5_CONTROL_SYNC_SPEED_MAX, /* bytes_per_sec */
+	R5_CONTROL_SPARE_ADD,      /* path */
+	R5_CONTROL_SPARE_REMOVE,   /* path */
 };
 
 struct r5_control_cmd {
 	enum r5_control_kind kind;
 	uint32_t slot;          /* fail, replace: below the member count */
 	uint64_t bytes_per_sec; /* sync_speed_min/max: > 0 */
-	char path[PATH_MAX];    /* replace: the new member file, or "" */
+	char path[PATH_MAX];    /* replace: the new member file, or ""; add, remove: the spare */
 };
 
 /* What r5_control_parse made of a line. The two refusals differ only in

@@ -103,6 +103,7 @@ r5_monitor_main(void *arg)
 			while (read(ifd, evbuf, sizeof(evbuf)) > 0)
 				; /* the events only wake us; the checks below decide */
 		r5_monitor_check_members(a);
+		r5_spares_take_over(a);
 		if (atomic_load(&a->safe.marked_active) &&
 		    r5_now_ns() - r5_sync_last_user_io_ns(a->sync) >= a->safe.idle_ns)
 			r5_safe_mode_try_clean(a);

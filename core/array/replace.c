@@ -8,13 +8,15 @@
 #include <unistd.h>
 
 #include "array_internal.h"
+#include "raid5fs/events.h"
 #include "raid5fs/util.h"
 
 /* Opens (or creates) the replacement file and sizes it. The file must be
- * new, empty, or a raid5fs member that is not in use in this array. */
+ * new, empty, or a raid5fs member that is not in use in this array; or a
+ * spare (checked when it was added: zeros at the members' size). */
 static int
-r5_open_replacement(struct r5_array *a, const char *path, struct r5_member *m, char *err,
-		    size_t errlen)
+r5_open_replacement(struct r5_array *a, const char *path, bool spare, struct r5_member *m,
+		    char *err, size_t errlen)
 {
 	uint64_t need = r5_members_data_offset(a->members) + a->geo.member_data_size;
 	struct r5_superblock old;
@@ -43,7 +45,7 @@ r5_open_replacement(struct r5_array *a, const char *path, struct r5_member *m, c
 		ret = -EINVAL;
 		goto fail;
 	}
-	if (st.st_size > 0 && r5_sb_load(m, &old) != R5_SB_OK) {
+	if (!spare && st.st_size > 0 && r5_sb_load(m, &old) != R5_SB_OK) {
 		r5_errf(err, errlen, "%s: exists and is not empty (not a raid5fs member)", path);
 		ret = -EEXIST;
 		goto fail;
@@ -72,8 +74,9 @@ write_bitmap(void *ctx, struct r5_member *m, const struct r5_superblock *sb)
 	return r5_bitmap_write_member(a->bitmap, m, sb->bitmap_offset);
 }
 
-int
-r5_array_replace(struct r5_array *a, uint32_t slot, const char *path, char *err, size_t errlen)
+static int
+replace_with(struct r5_array *a, uint32_t slot, const char *path, bool spare, char *err,
+	     size_t errlen)
 {
 	struct r5_member m = { 0 };
 	int ret;
@@ -115,7 +118,7 @@ r5_array_replace(struct r5_array *a, uint32_t slot, const char *path, char *err,
 		r5_errf(err, errlen, "slot %u has no known path: give the new member file", slot);
 		return -EINVAL;
 	}
-	ret = r5_open_replacement(a, path, &m, err, errlen);
+	ret = r5_open_replacement(a, path, spare, &m, err, errlen);
 	if (ret < 0)
 		return ret;
 	snprintf(m.path, sizeof(m.path), "%s", path);
@@ -123,9 +126,25 @@ r5_array_replace(struct r5_array *a, uint32_t slot, const char *path, char *err,
 	if (ret < 0)
 		return ret;
 	r5_log("slot %u: rebuilding onto %s", slot, path);
+	if (spare) /* before the rebuild's own events */
+		r5_event(r5_members_notices(a->members), "spare-active", (int)slot, path,
+			 "took over from the failed member");
 
 	ret = r5_sync_start(a->sync, R5_SYNC_RECOVER, (int)slot, 0);
 	if (ret < 0)
 		r5_errf(err, errlen, "cannot start recovery: %s", strerror(-ret));
 	return ret;
+}
+
+int
+r5_array_replace(struct r5_array *a, uint32_t slot, const char *path, char *err, size_t errlen)
+{
+	return replace_with(a, slot, path, false, err, errlen);
+}
+
+int
+r5_array_replace_spare(struct r5_array *a, uint32_t slot, const char *path, char *err,
+		       size_t errlen)
+{
+	return replace_with(a, slot, path, true, err, errlen);
 }

@@ -53,6 +53,31 @@ r5_out_json_str(struct r5_out *o, const char *s)
 	r5_out(o, "\"");
 }
 
+/* The spares: JSON "spares": [paths], or a text line when there are any. */
+static void
+r5_status_spares(struct r5_array *a, struct r5_out *o, bool json)
+{
+	char (*path)[PATH_MAX] = malloc(R5_MAX_SPARES * sizeof(*path));
+	unsigned n = 0;
+
+	if (path)
+		r5_spares_list(a, path, &n);
+	if (json) {
+		r5_out(o, "  \"spares\": [");
+		for (unsigned i = 0; i < n; i++) {
+			r5_out(o, "%s", i ? ", " : "");
+			r5_out_json_str(o, path[i]);
+		}
+		r5_out(o, "],\n");
+	} else if (n > 0) {
+		r5_out(o, "  spares:  ");
+		for (unsigned i = 0; i < n; i++)
+			r5_out(o, " %s", path[i]);
+		r5_out(o, " (one takes a failed slot at once)\n");
+	}
+	free(path);
+}
+
 static const char *
 r5_health(struct r5_array *a)
 {
@@ -240,6 +265,7 @@ r5_array_status_json(struct r5_array *a, char *buf, size_t len)
 		r5_out(&o, "}%s\n", s + 1 < a->geo.nr_members ? "," : "");
 	}
 	r5_out(&o, "  ],\n");
+	r5_status_spares(a, &o, true);
 	r5_status_bad_blocks_json(a, &o);
 	r5_sync_snapshot(a, &sn);
 	r5_out(&o, "  \"sync\": {\"action\": \"%s\", \"progress\": %.4f, \"done_bytes\": %llu, "
@@ -343,6 +369,7 @@ r5_array_status_text(struct r5_array *a, char *buf, size_t len)
 			r5_out(&o, " - %s", si.reason);
 		r5_out(&o, "\n");
 	}
+	r5_status_spares(a, &o, false);
 	r5_out(&o, "  io:       %llu reads (%s), %llu writes (%s), %llu flushes, %llu errors\n",
 	       ull(atomic_load(&a->io.reads)),
 	       r5_format_size(atomic_load(&a->io.read_bytes), sz, sizeof(sz)),

@@ -13,7 +13,7 @@
  *
  * Names: fail, degraded, array-failed, rebuild-start, rebuild-progress
  * (every 10%), rebuild-finished, resync-finished, check-finished,
- * checksum-error.
+ * checksum-error, spare-added, spare-removed, spare-active.
  */
 #ifndef RAID5FS_EVENTS_H
 #define RAID5FS_EVENTS_H

@@ -32,6 +32,8 @@ int cmd_fail(int argc, char **argv);
 int cmd_speed(int argc, char **argv);
 int cmd_damage(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+int cmd_add(int argc, char **argv);
+int cmd_remove(int argc, char **argv);
 
 /* "raid5fs: <what>: <reason>\n" on stderr; returns CLI_ERR. */
 int cli_error(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

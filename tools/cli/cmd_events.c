@@ -18,8 +18,8 @@ events_help(void)
 	       "Print the array's last events, one JSON line each (time, event, slot,\n"
 	       "member, detail): fail, degraded, array-failed, rebuild-start,\n"
 	       "rebuild-progress, rebuild-finished, resync-finished, check-finished,\n"
-	       "checksum-error. 'raid5fs mount -o events=PROGRAM' runs a program\n"
-	       "for each.\n\n"
+	       "checksum-error, spare-added, spare-removed, spare-active.\n"
+	       "'raid5fs mount -o events=PROGRAM' runs a program for each.\n\n"
 	       "  -f, --follow  go on printing new events until the array is unmounted\n"
 	       "  -h, --help    this help\n");
 }

@@ -17,6 +17,8 @@ static const struct {
 	{ "examine", cmd_examine, "print the superblock of a member file" },
 	{ "replace", cmd_replace, "put a new member in a failed slot and rebuild it" },
 	{ "fail", cmd_fail, "mark a member faulty (the array goes on degraded)" },
+	{ "add", cmd_add, "add a hot spare: it takes a failed slot at once" },
+	{ "remove", cmd_remove, "drop a hot spare" },
 	{ "check", cmd_check, "verify the parity of every stripe, count mismatches" },
 	{ "repair", cmd_repair, "like check, and rewrite the parity that does not match" },
 	{ "damage", cmd_damage, "list the image ranges (and files) that could not be healed" },

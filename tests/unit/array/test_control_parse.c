@@ -348,3 +348,14 @@ Test(control_run, started_array, .timeout = 30)
 	cr_assert_str_eq(e, "the array is degraded: there is no redundancy to check");
 	r5t_cleanup(&t);
 }
+
+Test(control_parse, spares_add_and_remove_take_one_file)
+{
+	expect_parsed("add /srv/disks/spare0", R5_CONTROL_SPARE_ADD);
+	cr_assert_str_eq(cmd.path, "/srv/disks/spare0");
+	expect_parsed("remove /srv/disks/spare0\n", R5_CONTROL_SPARE_REMOVE);
+	cr_assert_str_eq(cmd.path, "/srv/disks/spare0");
+	expect_refused("add", R5_CONTROL_BAD_COMMAND, "usage: add FILE");
+	expect_refused("remove", R5_CONTROL_BAD_COMMAND, "usage: remove FILE");
+	expect_refused("add /a /b", R5_CONTROL_BAD_COMMAND, "usage: add FILE");
+}
