@@ -42,6 +42,7 @@ r5_array_start(struct r5_array *a)
 	}
 	a->start_ns = r5_now_ns();
 	a->started = true;
+	r5_spares_start(a);
 	err = r5_monitor_start(a);
 	if (err < 0) {
 		r5_log("cannot start the monitor thread: %s", strerror(-err));

@@ -68,13 +68,14 @@ struct r5_monitor {
 	int pipe[2];                   /* written to stop the thread */
 };
 
-/* Hot spares (spares.c): files standing by for a failed slot, kept for
- * the mount. */
-#define R5_MAX_SPARES 8
+/* Hot spares (spares.c): files standing by for a failed slot. Each holds
+ * a superblock with the spare role; the members' superblocks list their
+ * member uuids (member_spares.c). */
 struct r5_spares {
 	pthread_mutex_t lock; /* protects everything below; taken before the
 			       * member set's locks (a takeover replaces under it) */
 	char path[R5_MAX_SPARES][PATH_MAX]; /* absolute, first in line first */
+	uint8_t uuid[R5_MAX_SPARES][16];    /* the member uuid in each one's superblock */
 	unsigned n;
 };
 
@@ -175,6 +176,11 @@ void r5_spares_destroy(struct r5_spares *sp);
  * refused (reason in err). */
 int r5_array_spare_add(struct r5_array *a, const char *path, char *err, size_t errlen);
 int r5_array_spare_remove(struct r5_array *a, const char *path, char *err, size_t errlen);
+/* Assembly: a spare given at mount that the members list. */
+int r5_spares_adopt(struct r5_array *a, const char *path, const uint8_t uuid[16]);
+/* Start: the members' list becomes the spares given (a spare not given at
+ * this mount is no longer one). */
+void r5_spares_start(struct r5_array *a);
 /* A copy of the spares' paths (R5_MAX_SPARES at most). */
 void r5_spares_list(struct r5_array *a, char (*out)[PATH_MAX], unsigned *n);
 /* The monitor's turn: a failed slot and a spare: the spare takes it over. */

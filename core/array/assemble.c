@@ -29,7 +29,8 @@ struct r5_candidate {
 	struct r5_member member;
 	struct r5_superblock sb;
 	struct stat st;
-	bool used; /* moved into a slot */
+	bool used;  /* moved into a slot */
+	bool spare; /* a hot spare's file (role R5_SB_ROLE_SPARE) */
 };
 
 static int
@@ -196,12 +197,12 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 	struct r5_array *a = NULL;
 	uint64_t max_events = 0;
 	char uuid[40], other[40];
-	uint32_t nmembers, missing = 0;
+	uint32_t nmembers, missing = 0, nspares = 0;
 	int ret;
 
-	if (n < 1 || n > R5_MAX_MEMBERS) {
-		r5_errf(err, errlen, "%d member files given; an array has %d to %d", n,
-		       R5_MIN_MEMBERS, R5_MAX_MEMBERS);
+	if (n < 1 || n > R5_MAX_MEMBERS + R5_MAX_SPARES) {
+		r5_errf(err, errlen, "%d member files given; an array has %d to %d and up to %d spares",
+			n, R5_MIN_MEMBERS, R5_MAX_MEMBERS, R5_MAX_SPARES);
 		return -EINVAL;
 	}
 	cand = calloc((size_t)n, sizeof(*cand));
@@ -231,6 +232,12 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 			ret = -EINVAL;
 			goto out;
 		}
+		if (c->sb.role == R5_SB_ROLE_SPARE) {
+			/* a hot spare: in no slot; given to the array below */
+			c->spare = true;
+			nspares++;
+			continue;
+		}
 		if (c->sb.role >= nmembers) {
 			r5_errf(err, errlen, "%s: slot %u out of range", c->path, c->sb.role);
 			ret = -EINVAL;
@@ -254,8 +261,9 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 		if (c->sb.events > max_events)
 			max_events = c->sb.events;
 	}
-	if ((uint32_t)n > nmembers) {
-		r5_errf(err, errlen, "%d member files given, but the array has %u members", n, nmembers);
+	if ((uint32_t)n - nspares > nmembers) {
+		r5_errf(err, errlen, "%u member files given, but the array has %u members",
+			(uint32_t)n - nspares, nmembers);
 		ret = -EINVAL;
 		goto out;
 	}
@@ -364,6 +372,17 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 					path = cand[i].path;
 			r5_members_set_missing(a->members, s, path, missing_desc);
 		}
+	}
+	/* the spares given that the members still list; the others were
+	 * removed since (or took a slot elsewhere) */
+	r5_members_load_spares(a->members, &newest->sb);
+	for (int i = 0; i < n; i++) {
+		if (!cand[i].spare)
+			continue;
+		if (!r5_members_is_spare(a->members, cand[i].sb.member_uuid))
+			r5_log("warning: %s: no longer a spare of this array: not used", cand[i].path);
+		else if (r5_spares_adopt(a, cand[i].path, cand[i].sb.member_uuid) < 0)
+			r5_log("warning: %s: cannot keep it as a spare: not used", cand[i].path);
 	}
 	ret = r5_members_open_checksums(a->members);
 	if (ret < 0) {

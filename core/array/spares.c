@@ -1,8 +1,10 @@
-/* spares.c - hot spares (issue 11, item 1; first step: kept for the
- * mount only): files standing by to take a failed slot. `add FILE` on the
- * control file checks the file and keeps it; when a slot fails and the
- * array can still be rebuilt, the monitor thread hands the first spare to
- * replace (replace.c) at once, with no command: recovery starts. */
+/* spares.c - hot spares (issue 11, item 1): files standing by to take a
+ * failed slot. `add FILE` on the control file checks the file, writes a
+ * superblock with the spare role into it and lists its member uuid in
+ * every member's superblock, so that the spare is one again when it is
+ * given at mount (md's way). When a slot fails and the array can still be
+ * rebuilt, the monitor thread hands the first spare to replace
+ * (replace.c) at once, with no command: recovery starts. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,6 +16,58 @@
 #include "locks.h"
 #include "raid5fs/events.h"
 #include "raid5fs/util.h"
+
+/* The members' superblocks list the spares kept now. spares lock held. */
+static int
+record(struct r5_array *a)
+{
+	return r5_members_set_spares(a->members, (const uint8_t(*)[16])a->spares.uuid, a->spares.n);
+}
+
+/* Drops spare i from the list (not from the superblocks). spares lock held. */
+static void
+drop(struct r5_spares *sp, unsigned i)
+{
+	memmove(sp->path[i], sp->path[i + 1], (sp->n - i - 1) * sizeof(sp->path[0]));
+	memmove(sp->uuid[i], sp->uuid[i + 1], (sp->n - i - 1) * sizeof(sp->uuid[0]));
+	sp->n--;
+}
+
+int
+r5_spares_adopt(struct r5_array *a, const char *path, const uint8_t uuid[16])
+{
+	int ret = -ENOSPC;
+
+	r5_mutex_lock(&a->spares.lock);
+	if (a->spares.n < R5_MAX_SPARES) {
+		snprintf(a->spares.path[a->spares.n], sizeof(a->spares.path[0]), "%s", path);
+		memcpy(a->spares.uuid[a->spares.n++], uuid, 16);
+		ret = 0;
+	}
+	r5_mutex_unlock(&a->spares.lock);
+	return ret;
+}
+
+void
+r5_spares_start(struct r5_array *a)
+{
+	r5_mutex_lock(&a->spares.lock);
+	bool same = true;
+
+	for (unsigned i = 0; i < a->spares.n; i++)
+		same &= r5_members_is_spare(a->members, a->spares.uuid[i]);
+	struct r5_superblock sb;
+
+	/* the count tells whether one listed was not given */
+	for (uint32_t s = 0; s < a->geo.nr_members; s++)
+		if (r5_members_superblock(a->members, s, &sb)) {
+			same &= sb.nr_spares == a->spares.n;
+			break;
+		}
+	if (!same && record(a) == 0)
+		r5_log("spares: %u given at mount; the superblocks now list those", a->spares.n);
+	r5_mutex_unlock(&a->spares.lock);
+}
 
 void
 r5_spares_init(struct r5_spares *sp)
@@ -60,12 +114,57 @@ already_used(struct r5_array *a, const char *path, const struct stat *st, bool e
 	return 0;
 }
 
+/* Gives the spare's file its superblock: the members' own, with the spare
+ * role and a member uuid of its own (out); a new file is created sparse,
+ * owner only, at the members' size (removed again on failure). */
+static int
+write_spare(struct r5_array *a, const char *path, bool exists, uint64_t need, uint8_t uuid[16],
+	    char *err, size_t errlen)
+{
+	struct r5_superblock sb;
+	struct r5_member m = { 0 };
+	bool have = false;
+	int ret;
+
+	for (uint32_t s = 0; s < a->geo.nr_members && !have; s++)
+		have = r5_members_superblock(a->members, s, &sb);
+	if (!have) {
+		r5_errf(err, errlen, "%s: no member to copy the superblock from", path);
+		return -EIO;
+	}
+	ret = r5_member_open_file(&m, path, !exists);
+	if (ret < 0) {
+		r5_errf(err, errlen, "%s: cannot %s it: %s", path, exists ? "open" : "create",
+			strerror(-ret));
+		return ret;
+	}
+	int64_t size = r5_member_size(&m);
+
+	if (size >= 0 && (uint64_t)size < need)
+		ret = r5_member_truncate(&m, need);
+	r5_random_bytes(uuid, 16);
+	memcpy(sb.member_uuid, uuid, 16);
+	sb.role = R5_SB_ROLE_SPARE;
+	sb.recovery_offset = R5_OFFSET_DONE;
+	sb.flags &= ~R5_SB_FLAG_PPL; /* its own log is empty */
+	if (ret == 0)
+		ret = r5_sb_store(&m, &sb);
+	r5_member_close(&m);
+	if (ret < 0) {
+		r5_errf(err, errlen, "%s: cannot write its superblock: %s", path, strerror(-ret));
+		if (!exists)
+			unlink(path);
+	}
+	return ret;
+}
+
 int
 r5_array_spare_add(struct r5_array *a, const char *path, char *err, size_t errlen)
 {
 	const uint64_t need = r5_members_data_offset(a->members) + a->geo.member_data_size;
 	struct r5_superblock sb;
 	struct r5_member m = { 0 };
+	uint8_t uuid[16];
 	struct stat st;
 	int ret;
 
@@ -91,11 +190,16 @@ r5_array_spare_add(struct r5_array *a, const char *path, char *err, size_t errle
 				(long long)st.st_size, (unsigned long long)need);
 			ret = -ENOSPC;
 		} else if (st.st_size > 0 && (ret = r5_member_open_file(&m, path, 0)) == 0) {
-			if (r5_sb_load(&m, &sb) == R5_SB_OK) {
-				char uuid[40];
+			const bool is_sb = r5_sb_load(&m, &sb) == R5_SB_OK;
 
-				r5_uuid_format(sb.array_uuid, uuid);
-				r5_errf(err, errlen, "%s: is a member of array %s%s", path, uuid,
+			if (is_sb && sb.role == R5_SB_ROLE_SPARE && !memcmp(sb.array_uuid, a->uuid, 16)) {
+				ret = 0; /* a spare of this array removed before: again */
+			} else if (is_sb) {
+				char other[40];
+
+				r5_uuid_format(sb.array_uuid, other);
+				r5_errf(err, errlen, "%s: is a %s of array %s%s", path,
+					sb.role == R5_SB_ROLE_SPARE ? "spare" : "member", other,
 					memcmp(sb.array_uuid, a->uuid, 16) ? "" : " (this one)");
 				ret = -EBUSY;
 			} else {
@@ -108,20 +212,20 @@ r5_array_spare_add(struct r5_array *a, const char *path, char *err, size_t errle
 			r5_errf(err, errlen, "%s: cannot open: %s", path, strerror(-ret));
 		}
 	}
-	if (!ret && !exists) {
-		/* a new spare file: sparse, owner only, the members' size */
-		ret = r5_member_open_file(&m, path, 1);
-		if (ret == 0) {
-			ret = r5_member_truncate(&m, need);
-			r5_member_close(&m);
-			if (ret < 0)
-				unlink(path);
+	if (!ret)
+		ret = write_spare(a, path, exists, need, uuid, err, errlen);
+	if (!ret) {
+		snprintf(a->spares.path[a->spares.n], sizeof(a->spares.path[0]), "%s", path);
+		memcpy(a->spares.uuid[a->spares.n++], uuid, 16);
+		ret = record(a);
+		if (ret < 0) {
+			a->spares.n--;
+			r5_errf(err, errlen, "%s: cannot record it in the members' superblocks: %s",
+				path, ret == -EOPNOTSUPP ? "their format (version 1) has no room for spares"
+							 : strerror(-ret));
 		}
-		if (ret < 0)
-			r5_errf(err, errlen, "%s: cannot create it: %s", path, strerror(-ret));
 	}
 	if (!ret) {
-		snprintf(a->spares.path[a->spares.n++], sizeof(a->spares.path[0]), "%s", path);
 		r5_log("%s: spare added", path);
 		r5_event(r5_members_notices(a->members), "spare-added", -1, path, "%u spare%s",
 			 a->spares.n, a->spares.n == 1 ? "" : "s");
@@ -139,9 +243,9 @@ r5_array_spare_remove(struct r5_array *a, const char *path, char *err, size_t er
 	for (unsigned i = 0; i < a->spares.n; i++) {
 		if (strcmp(a->spares.path[i], path) != 0)
 			continue;
-		memmove(a->spares.path[i], a->spares.path[i + 1],
-			(a->spares.n - i - 1) * sizeof(a->spares.path[0]));
-		a->spares.n--;
+		drop(&a->spares, i);
+		if (record(a) < 0)
+			r5_log("warning: %s: the members' superblocks still list it", path);
 		r5_log("%s: spare removed", path);
 		r5_event(r5_members_notices(a->members), "spare-removed", -1, path, "%u left",
 			 a->spares.n);
@@ -184,11 +288,10 @@ r5_spares_take_over(struct r5_array *a)
 			char path[PATH_MAX];
 
 			snprintf(path, sizeof(path), "%s", a->spares.path[0]);
-			memmove(a->spares.path[0], a->spares.path[1],
-				(a->spares.n - 1) * sizeof(a->spares.path[0]));
-			a->spares.n--;
+			drop(&a->spares, 0);
 			if (r5_array_replace_spare(a, s, path, err, sizeof(err)) == 0) {
 				r5_log("slot %u: spare %s took over", s, path);
+				(void)record(a); /* a member now: no longer listed */
 				break; /* replace told of it (spare-active) */
 			}
 			/* that one cannot serve (gone, too small now): the next */

@@ -398,8 +398,8 @@ slot_role(struct r5_members *ms, uint32_t slot)
 /* Writes every present member's superblock with the current state. A
  * member whose superblock cannot be written is failed; that changes the
  * role table, so go round again (at most N times). sb_lock held. */
-static int
-store_superblocks_locked(struct r5_members *ms)
+int
+r5_members_store_locked(struct r5_members *ms)
 {
 	int first_err = 0;
 
@@ -416,6 +416,7 @@ store_superblocks_locked(struct r5_members *ms)
 			s->sb.state = ms->array_state;
 			for (uint32_t j = 0; j < ms->nr; j++)
 				s->sb.roles[j] = slot_role(ms, j);
+			r5_members_spares_to_sb(ms, &s->sb);
 			err = r5_sb_store(&s->member, &s->sb);
 			if (err < 0) {
 				if (!first_err)
@@ -460,7 +461,7 @@ r5_members_fail(struct r5_members *ms, uint32_t slot, const char *fmt, ...)
 	r5_members_notify_failed(ms, slot);
 	/* the survivors record it before anything that depends on it is acknowledged */
 	ms->events++;
-	store_superblocks_locked(ms);
+	r5_members_store_locked(ms);
 	r5_mutex_unlock(&ms->sb_lock);
 }
 
@@ -475,7 +476,7 @@ r5_members_set_array_state(struct r5_members *ms, uint32_t state, const uint64_t
 	if (resync_offset)
 		for (uint32_t i = 0; i < ms->nr; i++)
 			ms->slot[i].sb.resync_offset = *resync_offset;
-	err = store_superblocks_locked(ms);
+	err = r5_members_store_locked(ms);
 	r5_mutex_unlock(&ms->sb_lock);
 	return err;
 }
@@ -492,7 +493,7 @@ r5_members_set_flags(struct r5_members *ms, uint32_t flags)
 		ms->slot[i].sb.flags = flags;
 	}
 	if (changed)
-		err = store_superblocks_locked(ms);
+		err = r5_members_store_locked(ms);
 	r5_mutex_unlock(&ms->sb_lock);
 	return err;
 }
@@ -503,7 +504,7 @@ r5_members_set_resync_offset(struct r5_members *ms, uint64_t bytes)
 	r5_mutex_lock(&ms->sb_lock);
 	for (uint32_t i = 0; i < ms->nr; i++)
 		ms->slot[i].sb.resync_offset = bytes;
-	store_superblocks_locked(ms);
+	r5_members_store_locked(ms);
 	r5_mutex_unlock(&ms->sb_lock);
 }
 
@@ -512,7 +513,7 @@ r5_members_set_recovery_offset(struct r5_members *ms, uint32_t slot, uint64_t by
 {
 	r5_mutex_lock(&ms->sb_lock);
 	ms->slot[slot].sb.recovery_offset = bytes;
-	store_superblocks_locked(ms);
+	r5_members_store_locked(ms);
 	r5_mutex_unlock(&ms->sb_lock);
 }
 
@@ -525,7 +526,7 @@ r5_members_rebuilt(struct r5_members *ms, uint32_t slot)
 		atomic_fetch_sub(&ms->nr_failed, 1);
 		ms->slot[slot].sb.recovery_offset = R5_OFFSET_DONE;
 		ms->events++;
-		store_superblocks_locked(ms);
+		r5_members_store_locked(ms);
 		r5_log("slot %u (%s) rebuilt: array is %s", slot, ms->slot[slot].member.path,
 		       atomic_load(&ms->nr_failed) == 0 ? "optimal" : "still degraded");
 	}
@@ -586,7 +587,7 @@ r5_members_add_rebuilding(struct r5_members *ms, uint32_t slot, struct r5_member
 	sl->fail_reason[0] = 0;
 	ms->events++;
 	atomic_store(&sl->state, R5_SLOT_REBUILDING); /* still counted in nr_failed */
-	store_superblocks_locked(ms);
+	r5_members_store_locked(ms);
 	r5_mutex_unlock(&ms->sb_lock);
 	return 0;
 }

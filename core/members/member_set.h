@@ -72,6 +72,14 @@ void r5_members_destroy(struct r5_members *ms);
  * array-failed and checksum errors; the sync thread the rest. */
 struct r5_events *r5_members_notices(struct r5_members *ms);
 
+/* The hot spares' member uuids that every superblock records
+ * (member_spares.c): taken from the newest superblock at assembly; set
+ * (stored in every member, events + 1) when the array's spares change.
+ * -EOPNOTSUPP for an array with version 1 superblocks. */
+void r5_members_load_spares(struct r5_members *ms, const struct r5_superblock *sb);
+int r5_members_set_spares(struct r5_members *ms, const uint8_t (*uuid)[16], uint32_t n);
+bool r5_members_is_spare(struct r5_members *ms, const uint8_t uuid[16]);
+
 /* Assembly: puts an open member in a slot (the set owns it from now on). */
 void r5_members_attach(struct r5_members *ms, uint32_t slot, const struct r5_member *m,
 		       const struct r5_superblock *sb, enum r5_slot_state state);

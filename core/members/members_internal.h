@@ -64,6 +64,10 @@ struct r5_members {
 	/* what a person or a program should hear about (events.h); its lock
 	 * is taken last, under sb_lock or bad_lock */
 	struct r5_events *notices;
+	/* the hot spares' member uuids, as every superblock records them
+	 * (member_spares.c); sb_lock */
+	uint32_t nr_spares;
+	uint8_t spare_uuid[R5_MAX_SPARES][16];
 };
 
 /* member_verify.c, called by member_io for every data read and write of a
@@ -78,6 +82,12 @@ int r5_slot_csum_update(struct r5_slot *s, const struct iovec *iov, int iovcnt, 
 void r5_members_csum_written(struct r5_members *ms, uint32_t slot, uint64_t off, uint64_t len);
 /* Opens the table of a slot's (new) member; the old one is retired. */
 int r5_slot_open_csum(struct r5_members *ms, struct r5_slot *s);
+/* Writes every present member's superblock with the current state (a
+ * member that cannot take it is failed). sb_lock held. */
+int r5_members_store_locked(struct r5_members *ms);
+/* member_spares.c: the spare table into a superblock about to be stored
+ * (sb_lock held). */
+void r5_members_spares_to_sb(const struct r5_members *ms, struct r5_superblock *sb);
 /* member_notices.c: the events of a slot that has just failed (sb_lock held). */
 void r5_members_notify_failed(struct r5_members *ms, uint32_t slot);
 /* Frees the checksum state of the set (destroy). */

@@ -62,12 +62,15 @@ enum {
 	OFF_CSUM_OFFSET = 272,
 	OFF_CSUM_SIZE = 280,
 	OFF_KEY_CHECK = 288,
-	OFF_END = 320,
+	OFF_NR_SPARES = 320,
+	OFF_SPARE_UUIDS = 328,
+	OFF_END = 456,
 };
 
 _Static_assert(OFF_ROLES + R5_MAX_MEMBERS == OFF_NAME, "roles table size");
 _Static_assert(OFF_NAME + R5_NAME_LEN == OFF_END_V1, "name size");
-_Static_assert(OFF_KEY_CHECK + 32 == OFF_END, "key check size");
+_Static_assert(OFF_KEY_CHECK + 32 == OFF_NR_SPARES, "key check size");
+_Static_assert(OFF_SPARE_UUIDS + 16 * R5_MAX_SPARES == OFF_END, "spare table size");
 
 /* SHA-256 of bytes 0..4063 into out (32 bytes). 0 or -EIO. */
 static int
@@ -202,6 +205,8 @@ r5_sb_encode(const struct r5_superblock *sb, uint8_t *buf)
 		r5_put_le64(buf + OFF_CSUM_OFFSET, sb->csum_offset);
 		r5_put_le64(buf + OFF_CSUM_SIZE, sb->csum_size);
 		memcpy(buf + OFF_KEY_CHECK, sb->key_check, 32);
+		r5_put_le32(buf + OFF_NR_SPARES, sb->nr_spares);
+		memcpy(buf + OFF_SPARE_UUIDS, sb->spare_uuid, sizeof(sb->spare_uuid));
 	}
 	if (sb_checksum(buf, buf + SB_CSUM_OFFSET) < 0) {
 		/* Cannot happen with a working libcrypto; leave a checksum that
@@ -240,8 +245,15 @@ sb_validate(const struct r5_superblock *sb)
 	r5_sb_geometry(sb, &g);
 	if (r5_geometry_validate(&g, NULL, 0) < 0)
 		return R5_SB_BAD_FIELD; /* N, chunk, layout, data_size */
-	if (sb->role >= sb->nr_members)
+	if (sb->role >= sb->nr_members && sb->role != R5_SB_ROLE_SPARE)
 		return R5_SB_BAD_FIELD;
+	/* the spare table: the flag says there is one; unused entries zero */
+	if (sb->nr_spares > R5_MAX_SPARES || !sb->nr_spares != !(sb->flags & R5_SB_FLAG_SPARES))
+		return R5_SB_BAD_FIELD;
+	for (uint32_t i = sb->nr_spares; i < R5_MAX_SPARES; i++)
+		for (int k = 0; k < 16; k++)
+			if (sb->spare_uuid[i][k])
+				return R5_SB_BAD_FIELD;
 	if (sb->data_offset < 2 * R5_SB_SIZE || sb->data_offset % 4096 != 0 ||
 	    sb->data_offset > (uint64_t)INT64_MAX - sb->data_size)
 		return R5_SB_BAD_FIELD;
@@ -334,6 +346,8 @@ r5_sb_decode(const uint8_t *buf, size_t len, struct r5_superblock *sb)
 		sb->csum_offset = r5_get_le64(buf + OFF_CSUM_OFFSET);
 		sb->csum_size = r5_get_le64(buf + OFF_CSUM_SIZE);
 		memcpy(sb->key_check, buf + OFF_KEY_CHECK, 32);
+		sb->nr_spares = r5_get_le32(buf + OFF_NR_SPARES);
+		memcpy(sb->spare_uuid, buf + OFF_SPARE_UUIDS, sizeof(sb->spare_uuid));
 	}
 	return sb_validate(sb);
 }

@@ -33,7 +33,8 @@
  *   0    u32  magic "R5FS" (0x53463552 read as LE)   4   u32 version
  *   8    u8[16] array uuid                          24  u8[16] member uuid
  *   40   u64 generation     48  u64 events     56  u64 ctime (s)   64  u64 utime (s)
- *   72   u32 role (slot)    76  u32 nr_members 80  u32 chunk_size  84  u32 layout
+ *   72   u32 role (slot; R5_SB_ROLE_SPARE in a spare's own superblock)
+ *                          76  u32 nr_members 80  u32 chunk_size  84  u32 layout
  *   88   u64 data_offset    96  u64 data_size (per member)
  *   104  u32 state          108 u32 flags (R5_SB_FLAG_*; others must be 0)
  *   112  u64 resync_offset  120 u64 recovery_offset
@@ -45,7 +46,10 @@
  *   264  u32 csum_alg (enum r5_csum_alg)  268 u32 zero
  *   272  u64 csum_offset    280 u64 csum_size
  *   288  u8[32] key check value (hmac-sha256; else zero)
- *   320 .. 4063 zero
+ *   320  u32 nr_spares (0..R5_MAX_SPARES; flag R5_SB_FLAG_SPARES set
+ *        exactly when it is not 0)   324 u32 zero
+ *   328  u8[16] member uuid of each spare, R5_MAX_SPARES of them (unused: zero)
+ *   456 .. 4063 zero
  *   4064 u8[32] SHA-256 of bytes 0..4063
  *
  * Versions: 2 is written by create; 1 (before per-block checksums) is
@@ -87,7 +91,14 @@
  * (include/raid5fs/ppl.h): after a crash, the log makes parity right again,
  * so a dirty array may start degraded. */
 #define R5_SB_FLAG_PPL 1u
-#define R5_SB_FLAGS_KNOWN R5_SB_FLAG_PPL
+/* The array has hot spares: their member uuids are listed (nr_spares).
+ * A build without spares refuses such a superblock (unknown flag) rather
+ * than lose them. */
+#define R5_SB_FLAG_SPARES 2u
+#define R5_SB_FLAGS_KNOWN (R5_SB_FLAG_PPL | R5_SB_FLAG_SPARES)
+#define R5_MAX_SPARES 8
+/* role of a spare's own superblock: it stands by, in no slot */
+#define R5_SB_ROLE_SPARE 0xffffffffu
 
 enum r5_array_state {
 	R5_STATE_CLEAN = 0,  /* every write flushed, parity consistent */
@@ -123,6 +134,8 @@ struct r5_superblock {
 	uint32_t csum_alg;             /* enum r5_csum_alg; 0 in version 1 */
 	uint64_t csum_offset, csum_size; /* the checksum table; 0 without */
 	uint8_t key_check[32];         /* hmac-sha256's key check value */
+	uint32_t nr_spares;            /* hot spares of the array (version 2) */
+	uint8_t spare_uuid[R5_MAX_SPARES][16]; /* their member uuids */
 };
 
 enum r5_sb_status {

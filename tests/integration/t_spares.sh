@@ -1,19 +1,21 @@
 #!/bin/bash
-# t_spares: hot spares as a user sees them (issue 11, item 1, first step:
-# spares kept for the mount).
+# t_spares: hot spares as a user sees them (issue 11, item 1).
 #
 #  1. `raid5fs add` refused, in one line and with no file changed, for: an
 #     existing file too small, a member of this array, a member of another
 #     array, a non-empty file that is not a member, the same spare twice, a
 #     missing directory; `remove` of a file that is no spare.
 #  2. Two spares added (one new: created sparse, 0600, at the members'
-#     size); status lists them; a member file deleted: the first spare
+#     size); status lists them; their files say "spare"; after a remount
+#     with the spares listed among the members they are spares again; a
+#     member file deleted: the first spare
 #     takes the slot with no command, the rebuild runs, the array is
 #     optimal again with the spare in the slot; the data reads back
 #     identical, check finds 0 mismatches, parity verifies offline; the
 #     events say fail, degraded, spare-active, rebuild-start ...
 #     rebuild-finished in that order, and the mount without the rebuilt
-#     slot's neighbour reads identical. `remove` drops the other spare.
+#     slot's neighbour reads identical. `remove` drops the other spare,
+#     which a later mount then does not take as one.
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/integration/lib_faults.sh
@@ -65,6 +67,13 @@ refuse "the same spare twice" add "$spare0"
 [[ $(du -k "$spare0" | cut -f1) -lt 1024 ]] || fail "the new spare is not sparse"
 st_true "$mnt" ".spares == [\"$spare0\", \"$spare1\"]" || { show_status "$mnt"; fail "status does not list the spares"; }
 r5 status "$mnt" | grep -q "spares: .*$spare0" || fail "status text does not list the spares"
+r5 examine "$spare0" | grep -q "spare (in no slot)" || fail "the spare's superblock does not say spare"
+[[ $(jq -r 'select(.event == "spare-added") | .member' "$mnt/.raid5fs/events" | tr '\n' ' ') == "$spare0 $spare1 " ]] ||
+	fail "no spare-added events for the two spares: $(cat "$mnt/.raid5fs/events")"
+# the spares are recorded: given at mount, md's way, they are spares again
+umount_array "$mnt"
+mount_array "$mnt" "$spare0" "$spare1"
+st_true "$mnt" ".spares == [\"$spare0\", \"$spare1\"]" || { show_status "$mnt"; fail "the spares are not spares after a remount"; }
 
 rm -- "${MEMBERS[2]}"
 wait_status "$mnt" 60 ".health == \"optimal\" and .members[2].path == \"$spare0\" and .members[2].state == \"in_sync\"" \
@@ -74,14 +83,19 @@ r5_pattern check "$mnt/image" "$seed" >&2 || fail "data differs after the takeov
 check_clean "$mnt"
 names=$(jq -r '.event' "$mnt/.raid5fs/events" | uniq | tr '\n' ' ')
 log "events: $names"
-[[ $names == "spare-added fail degraded spare-active rebuild-start rebuild-progress rebuild-finished check-finished " ]] ||
+[[ $names == "fail degraded spare-active rebuild-start rebuild-progress rebuild-finished check-finished " ]] ||
 	fail "events: $names"
 jq -e -s --arg s "$spare0" '[.[] | select(.event == "spare-active")] | length == 1 and .[0].slot == 2 and .[0].member == $s' \
 	"$mnt/.raid5fs/events" >/dev/null || fail "spare-active does not name slot 2 and the spare"
 r5 remove "$mnt" "$spare1" >&2 || fail "remove $spare1 failed"
 expect "$mnt" '.spares == []' "no spares after remove"
 umount_array "$mnt"
+# a removed spare given at mount is not a spare any more
 MEMBERS[2]=$spare0
+mount_paths "$mnt" "$W/mount.err" "${MEMBERS[@]}" "$spare1"
+grep -q "no longer a spare" "$W/mount.err" || fail "mount did not say $spare1 is no longer a spare"
+expect "$mnt" '.spares == [] and .health == "optimal"' "no spares, optimal, after the remount"
+umount_array "$mnt"
 truncate -s $((3 * 32 * MB)) "$W/expect.img"
 r5_pattern fill "$W/expect.img" "$seed" >&2 || fail "cannot write the expected image"
 offline_verify "$W/expect.img"

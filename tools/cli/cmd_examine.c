@@ -83,7 +83,10 @@ examine_print(const char *path, const struct r5_superblock *sb)
 	printf("%16s : %s\n", "Name", sb->name[0] ? sb->name : "(none)");
 	r5_uuid_format(sb->member_uuid, uuid);
 	printf("%16s : %s\n", "Member UUID", uuid);
-	printf("%16s : %u of %u\n", "Slot", sb->role, sb->nr_members);
+	if (sb->role == R5_SB_ROLE_SPARE)
+		printf("%16s : spare (in no slot) of %u\n", "Slot", sb->nr_members);
+	else
+		printf("%16s : %u of %u\n", "Slot", sb->role, sb->nr_members);
 	printf("%16s : %s\n", "Chunk size", r5_format_size(sb->chunk_size, h1, sizeof(h1)));
 	if (layout != NULL)
 		printf("%16s : %s\n", "Layout", layout);
@@ -122,6 +125,16 @@ examine_print(const char *path, const struct r5_superblock *sb)
 	for (i = 0; i < sb->nr_members && i < R5_MAX_MEMBERS; i++)
 		printf(" %u=%s%s", i, examine_role(sb->roles[i]), i == sb->role ? "(this)" : "");
 	printf("\n");
+	if (sb->nr_spares) {
+		printf("%16s :", "Spares");
+		for (i = 0; i < sb->nr_spares && i < R5_MAX_SPARES; i++) {
+			char u[40];
+
+			r5_uuid_format(sb->spare_uuid[i], u);
+			printf(" %s", u);
+		}
+		printf("\n");
+	}
 }
 
 int

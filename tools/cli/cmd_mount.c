@@ -19,8 +19,9 @@ static void
 mount_help(void)
 {
 	printf("Usage: raid5fs mount [-f] [--force] [-k KEYFILE] [-o OPTIONS] MEMBER... MOUNTPOINT\n"
-	       "Assemble the array from its member files (any order) and show it as\n"
-	       "MOUNTPOINT/image; status and control live in MOUNTPOINT/.raid5fs/.\n"
+	       "Assemble the array from its member files (any order; hot spares among\n"
+	       "them, see 'raid5fs add') and show it as MOUNTPOINT/image; status and\n"
+	       "control live in MOUNTPOINT/.raid5fs/.\n"
 	       "Returns once the mount is ready, unless -f.\n\n"
 	       "  -f, --foreground    stay in the foreground, log to stderr\n"
 	       "      --force         start an array that was not stopped cleanly AND is\n"

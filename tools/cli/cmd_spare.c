@@ -16,8 +16,9 @@ add_help(void)
 	       "spare takes its slot and the rebuild starts at once, with no command.\n"
 	       "A FILE that does not exist is created sparse, 0600, at the members'\n"
 	       "size; an existing one must be empty or at least that size, and not a\n"
-	       "member of any array. Spares are kept for this mount (add them again\n"
-	       "after a remount).\n\n"
+	       "member of any array. The spare's file gets a superblock with the spare\n"
+	       "role and the members list it: give it among the members at the next\n"
+	       "mount ('raid5fs mount m0 m1 m2 m3 spare0 MNT') and it is a spare again.\n\n"
 	       "  -h, --help   this help\n");
 }
 

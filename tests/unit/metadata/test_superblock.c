@@ -1049,3 +1049,45 @@ Test(create, cleans_up_created_files_on_failure)
 	for (int i = 0; i < 3; i++)
 		cr_assert(!exists(paths[i]), "%s left behind", paths[i]);
 }
+
+/* The hot spares: a spare's own superblock (role R5_SB_ROLE_SPARE) and the
+ * members' table of spare uuids, at its documented place; a table that
+ * does not match its flag, is too long, or has bytes past its end is
+ * refused. */
+static void ed_role_spare(uint8_t *b, uint64_t v) { (void)v; wr32(b + 72, R5_SB_ROLE_SPARE); }
+static void ed_nr_spares(uint8_t *b, uint64_t v) { wr32(b + 320, (uint32_t)v); }
+static void ed_flags_spares(uint8_t *b, uint64_t v) { wr32(b + 108, (uint32_t)v); }
+static void
+ed_spare_tail(uint8_t *b, uint64_t v)
+{
+	wr32(b + 108, R5_SB_FLAG_SPARES);
+	wr32(b + 320, 1);
+	b[328 + 16 * v] = 0x77; /* entry v: inside the table for v 0, past it else */
+}
+
+Test(sb, spares_table_and_spare_role)
+{
+	struct r5_superblock a, b;
+	uint8_t buf[R5_SB_SIZE];
+
+	full_sb(&a);
+	a.flags |= R5_SB_FLAG_SPARES;
+	a.nr_spares = 2;
+	memset(a.spare_uuid[0], 0x31, 16);
+	memset(a.spare_uuid[1], 0x32, 16);
+	r5_sb_encode(&a, buf);
+	cr_assert_eq(rd32(buf + 320), 2);
+	cr_assert_eq(buf[328], 0x31);
+	cr_assert_eq(buf[328 + 16], 0x32);
+	cr_assert_eq(buf[328 + 32], 0);
+	cr_assert_eq(r5_sb_decode(buf, sizeof(buf), &b), R5_SB_OK);
+	cr_assert_eq(b.nr_spares, 2);
+	cr_assert_arr_eq(b.spare_uuid, a.spare_uuid, sizeof(a.spare_uuid));
+
+	cr_assert_eq(decode_edited(ed_role_spare, 0), R5_SB_OK);
+	cr_assert_eq(decode_edited(ed_nr_spares, 1), R5_SB_BAD_FIELD);     /* no flag */
+	cr_assert_eq(decode_edited(ed_flags_spares, R5_SB_FLAG_SPARES), R5_SB_BAD_FIELD); /* no table */
+	cr_assert_eq(decode_edited(ed_spare_tail, 0), R5_SB_OK);
+	cr_assert_eq(decode_edited(ed_spare_tail, 1), R5_SB_BAD_FIELD);    /* past the end */
+	cr_assert_eq(decode_edited(ed_spare_tail, R5_MAX_SPARES - 1), R5_SB_BAD_FIELD);
+}
