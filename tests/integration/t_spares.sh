@@ -72,7 +72,10 @@ r5 examine "$spare0" | grep -q "spare (in no slot)" || fail "the spare's superbl
 	fail "no spare-added events for the two spares: $(cat "$mnt/.raid5fs/events")"
 # the spares are recorded: given at mount, md's way, they are spares again
 umount_array "$mnt"
-mount_array "$mnt" "$spare0" "$spare1"
+# with an events program this time (what mdadm --monitor --program does)
+printf '#!/bin/sh\necho "$RAID5FS_SEQ $1 ${3-} ${4-}" >>"%s"\n' "$W/hook.log" >"$W/hook.sh"
+chmod +x "$W/hook.sh"
+mount_array "$mnt" -o "events=$W/hook.sh" "$spare0" "$spare1"
 st_true "$mnt" ".spares == [\"$spare0\", \"$spare1\"]" || { show_status "$mnt"; fail "the spares are not spares after a remount"; }
 
 rm -- "${MEMBERS[2]}"
@@ -87,6 +90,13 @@ log "events: $names"
 	fail "events: $names"
 jq -e -s --arg s "$spare0" '[.[] | select(.event == "spare-active")] | length == 1 and .[0].slot == 2 and .[0].member == $s' \
 	"$mnt/.raid5fs/events" >/dev/null || fail "spare-active does not name slot 2 and the spare"
+# the program got fail, spare-active, rebuild-finished, in that order, as the file says
+wait_until 10 "the events program ran for check-finished" grep -q ' check-finished' "$W/hook.log"
+diff <(jq -r '"\(.seq) \(.event)"' "$mnt/.raid5fs/events") <(sort -n "$W/hook.log" | cut -d' ' -f1,2) >&2 ||
+	fail "the events program did not get what the events file holds"
+order=$(sort -n "$W/hook.log" | awk '$2 == "fail" || $2 == "spare-active" || $2 == "rebuild-finished" { printf "%s:%s:%s ", $2, $3, $4 }')
+[[ $order == "fail:2:${MEMBERS[2]} spare-active:2:$spare0 rebuild-finished:2:$spare0 " ]] ||
+	fail "the events program got: $order"
 r5 remove "$mnt" "$spare1" >&2 || fail "remove $spare1 failed"
 expect "$mnt" '.spares == []' "no spares after remove"
 umount_array "$mnt"
