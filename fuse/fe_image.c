@@ -3,6 +3,8 @@
  * writable one, or fsync, makes the data durable. */
 #include "frontend_internal.h"
 
+#include <fcntl.h>
+#include <linux/falloc.h>
 #include <string.h>
 
 #include "raid5fs/array.h"
@@ -89,5 +91,53 @@ fe_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 	(void)datasync; /* metadata of the image never changes */
 	if (fe_file(fi)->node == R5_FE_IMAGE)
 		return fe_image_flush(fe, "fsync");
+	return 0;
+}
+
+/* fallocate on /image: what a loop device sends for discards (fstrim,
+ * mkfs -E discard: PUNCH_HOLE|KEEP_SIZE) and for zeroing (ZERO_RANGE).
+ * Both become writes of zeros through the engine, so parity, checksums,
+ * the bitmap and the parity log stay right; the members write zero blocks
+ * as holes (member_set.c), which gives their space back. Plain
+ * preallocation inside the image changes nothing and succeeds; growing
+ * the image or any other mode is refused. */
+int
+fe_fallocate(const char *path, int mode, off_t off, off_t len, struct fuse_file_info *fi)
+{
+	static const char zeros[1024 * 1024];
+	struct r5_fe *fe = fe_get();
+	const int zeroing = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE;
+
+	(void)path;
+	if (fi == NULL || fe_file(fi)->node != R5_FE_IMAGE)
+		return -EOPNOTSUPP;
+	if (!fe_file(fi)->writable)
+		return -EBADF;
+	if (off < 0 || len <= 0)
+		return -EINVAL;
+	if ((mode & ~(zeroing | FALLOC_FL_KEEP_SIZE)) || (mode & zeroing) == zeroing ||
+	    ((mode & FALLOC_FL_PUNCH_HOLE) && !(mode & FALLOC_FL_KEEP_SIZE)))
+		return -EOPNOTSUPP;
+	uint64_t start = (uint64_t)off, end;
+
+	if (start >= fe->size || (uint64_t)len > fe->size - start) {
+		if (!(mode & FALLOC_FL_KEEP_SIZE))
+			return -EFBIG; /* the image has a fixed size */
+		if (start >= fe->size)
+			return 0;
+		end = fe->size; /* past the end there is nothing to zero */
+	} else {
+		end = start + (uint64_t)len;
+	}
+	if (!(mode & zeroing))
+		return 0; /* preallocation: every byte of the image is there */
+	while (start < end) {
+		size_t n = end - start < sizeof(zeros) ? (size_t)(end - start) : sizeof(zeros);
+		ssize_t r = r5_array_write(fe->a, zeros, n, start);
+
+		if (r < 0 || (size_t)r != n)
+			return fe_errno(r < 0 ? r : -EIO);
+		start += n;
+	}
 	return 0;
 }

@@ -160,6 +160,7 @@ const struct fuse_operations fe_ops = {
 	.write = fe_write,
 	.flush = fe_flush,
 	.fsync = fe_fsync,
+	.fallocate = fe_fallocate,
 	.release = fe_release,
 	.truncate = fe_truncate,
 	.utimens = fe_utimens,

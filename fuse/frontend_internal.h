@@ -172,6 +172,7 @@ int fe_statfs(const char *path, struct statvfs *sv);
 int fe_image_open(struct r5_fe *fe, struct fuse_file_info *fi, bool writable);
 int fe_image_read(struct r5_fe *fe, char *buf, size_t size, off_t off);
 int fe_image_write(struct r5_fe *fe, const char *buf, size_t size, off_t off);
+int fe_fallocate(const char *path, int mode, off_t off, off_t len, struct fuse_file_info *fi);
 int fe_flush(const char *path, struct fuse_file_info *fi);
 int fe_fsync(const char *path, int datasync, struct fuse_file_info *fi);
 

@@ -132,6 +132,18 @@ file_truncate(void *ctx, uint64_t size)
 	return ftruncate(f->fd, (off_t)size) < 0 ? -errno : 0;
 }
 
+static int
+file_punch(void *ctx, uint64_t off, uint64_t len)
+{
+	struct file_ctx *f = ctx;
+
+	if (off > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - off)
+		return -EINVAL;
+	if (fallocate(f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) < 0)
+		return errno == ENOSYS ? -EOPNOTSUPP : -errno;
+	return 0;
+}
+
 static void
 file_willneed(void *ctx, uint64_t off, uint64_t len)
 {
@@ -154,6 +166,7 @@ static const struct r5_member_ops file_ops = {
 	.pwritev = file_pwritev,
 	.preadv_cached = file_preadv_cached,
 	.pwritev_durable = file_pwritev_durable,
+	.punch = file_punch,
 };
 
 static int
@@ -408,6 +421,38 @@ r5_member_truncate(struct r5_member *m, uint64_t size)
 	if (!m->ops->truncate)
 		return -ENOTSUP;
 	return m->ops->truncate(m->ctx, size);
+}
+
+int
+r5_member_punch(struct r5_member *m, uint64_t off, uint64_t len)
+{
+	if (!m->ops)
+		return -ENODEV;
+	if (!m->ops->punch)
+		return -EOPNOTSUPP;
+	return m->ops->punch(m->ctx, off, len);
+}
+
+bool
+r5_iov_is_zero(const struct iovec *iov, int iovcnt)
+{
+	static const uint8_t zeros[4096];
+
+	for (int i = 0; i < iovcnt; i++) {
+		const uint8_t *p = iov[i].iov_base;
+		size_t left = iov[i].iov_len;
+
+		/* the first bytes tell for almost any real data */
+		while (left > 0) {
+			size_t n = left < sizeof(zeros) ? left : sizeof(zeros);
+
+			if (memcmp(p, zeros, n) != 0)
+				return false;
+			p += n;
+			left -= n;
+		}
+	}
+	return true;
 }
 
 void

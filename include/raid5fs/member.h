@@ -8,6 +8,7 @@
 #define RAID5FS_MEMBER_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -43,6 +44,9 @@ struct r5_member_ops {
 	 * these bytes only, the rest of the file's writes stay unsynced.
 	 * Without it r5_member_writev_durable writes, then syncs the file. */
 	ssize_t (*pwritev_durable)(void *ctx, const struct iovec *iov, int iovcnt, uint64_t off);
+	/* optional: make [off, off+len) read as zeros and give its space back
+	 * (a hole; the file keeps its size); 0 or -errno. */
+	int (*punch)(void *ctx, uint64_t off, uint64_t len);
 };
 
 struct r5_member {
@@ -72,6 +76,11 @@ int r5_member_writev_durable(struct r5_member *m, struct iovec *iov, int iovcnt,
 int r5_member_readv_cached(struct r5_member *m, const struct iovec *iov, int iovcnt, uint64_t off);
 /* Total bytes of an iovec array. */
 size_t r5_iov_length(const struct iovec *iov, int iovcnt);
+/* Every byte of the vector is zero. */
+bool r5_iov_is_zero(const struct iovec *iov, int iovcnt);
+/* A hole at [off, off+len): -EOPNOTSUPP without ops->punch or where the
+ * filesystem has none. */
+int r5_member_punch(struct r5_member *m, uint64_t off, uint64_t len);
 int r5_member_sync(struct r5_member *m);
 int64_t r5_member_size(struct r5_member *m); /* -ENOTSUP without ops->size */
 void r5_member_close(struct r5_member *m);   /* safe on a closed member */

@@ -328,9 +328,9 @@ kill_daemon() {
 	! mountpoint -q "$mnt" || fail "$mnt still mounted after killing its daemon"
 }
 
-# loop_attach FILE: sets LOOPDEV
+# loop_attach FILE [LOSETUP-OPTION...]: sets LOOPDEV
 loop_attach() {
-	LOOPDEV=$(losetup --find --show -- "$1") || fail "losetup --find --show $1 failed"
+	LOOPDEV=$(losetup --find --show "${@:2}" -- "$1") || fail "losetup --find --show ${*:2} $1 failed"
 	_R5_LOOPS+=("$LOOPDEV|$(realpath -- "$1")")
 }
 

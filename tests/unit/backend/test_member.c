@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -257,4 +258,41 @@ Test(member, file_durable_writes_read_back)
 	r5_member_close(&m);
 	free(aligned);
 	free(odd);
+}
+
+/* A hole punched in a member file reads as zeros, keeps the size, gives
+ * the blocks back; r5_iov_is_zero tells zeros from anything else. */
+Test(member, file_punch_and_zero_test)
+{
+	char path[] = "/tmp/r5_test_member_XXXXXX";
+	int fd = mkstemp(path);
+	struct r5_member m;
+	struct stat st0, st1;
+	static uint8_t data[256 * 1024], got[256 * 1024];
+	struct iovec iov[2] = { { data, 4096 }, { got, 8192 } };
+
+	cr_assert(fd >= 0);
+	close(fd);
+	cr_assert_eq(r5_member_open_file(&m, path, 0), 0);
+	memset(data, 0x5a, sizeof(data));
+	cr_assert_eq(r5_member_write(&m, data, sizeof(data), 0), 0);
+	cr_assert_eq(r5_member_sync(&m), 0);
+	cr_assert_eq(stat(path, &st0), 0);
+	cr_assert_eq(r5_member_punch(&m, 64 * 1024, 128 * 1024), 0);
+	cr_assert_eq(r5_member_sync(&m), 0);
+	cr_assert_eq(stat(path, &st1), 0);
+	cr_assert_eq(st1.st_size, st0.st_size, "the size changed");
+	cr_assert_lt(st1.st_blocks, st0.st_blocks, "no space given got");
+	cr_assert_eq(r5_member_read(&m, got, sizeof(got), 0), 0);
+	for (size_t i = 0; i < sizeof(got); i++)
+		cr_assert_eq(got[i], i >= 64 * 1024 && i < 192 * 1024 ? 0 : 0x5a, "byte %zu", i);
+
+	memset(got, 0, sizeof(got));
+	cr_assert(!r5_iov_is_zero(iov, 2));
+	iov[0].iov_base = got + 8192;
+	cr_assert(r5_iov_is_zero(iov, 2));
+	got[8192 + 4095] = 1; /* the last byte of the first buffer */
+	cr_assert(!r5_iov_is_zero(iov, 2));
+	r5_member_close(&m);
+	unlink(path);
 }
