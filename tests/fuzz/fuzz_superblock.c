@@ -36,7 +36,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	/* accepted: the geometry must be valid and the encoding stable */
 	r5_sb_geometry(&sb, &g);
-	if (r5_geometry_validate(&g, NULL, 0) != 0 || sb.role >= sb.nr_members)
+	if (r5_geometry_validate(&g, NULL, 0) != 0 ||
+	    (sb.role >= sb.nr_members && sb.role != R5_SB_ROLE_SPARE) || sb.nr_spares > R5_MAX_SPARES)
 		abort();
 	/* the defined fields (bytes 0..263) round-trip; the rest of the block
 	 * is reserved and ignored by design, and encode -> decode -> encode is
