@@ -204,13 +204,13 @@ member_io(struct r5_members *ms, uint32_t slot, struct iovec *iov, int iovcnt, u
 			return -ENOMEM;
 		memcpy(orig, iov, sizeof(*iov) * (size_t)iovcnt);
 	}
-	/* Zeros are written as a hole: the member gives the space back (what
-	 * a discard of the image comes down to, fe_image.c), and reads the
-	 * same. Where there is no hole to punch, they are written. */
+	/* Zeros are written as a hole: the member gives the space back (a
+	 * discard of the image, fe_image.c) and reads the same. Where no hole
+	 * can be punched (no support, any refusal), they are written. */
 	err = -EOPNOTSUPP;
 	if (write && len >= R5_CSUM_BLOCK && r5_iov_is_zero(iov, iovcnt))
 		err = r5_member_punch(&s->member, ms->data_offset + off, len);
-	if (err == -EOPNOTSUPP)
+	if (err < 0)
 		err = write ? r5_member_writev(&s->member, iov, iovcnt, ms->data_offset + off)
 			    : r5_member_readv(&s->member, iov, iovcnt, ms->data_offset + off);
 	atomic_fetch_add(write ? &s->stats.writes : &s->stats.reads, 1);
