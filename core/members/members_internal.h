@@ -1,5 +1,6 @@
 /* members_internal.h - the member set's state, shared by its files
- * (member_set.c: slots, I/O, failing, superblocks; member_verify.c: the
+ * (member_set.c: slots, queries, I/O; member_sb.c: failing, superblock
+ * updates; member_spares.c, member_notices.c; member_verify.c: the
  * per-block checksums). Nothing outside core/members/ includes it.
  */
 #ifndef RAID5FS_CORE_MEMBERS_INTERNAL_H
