@@ -117,16 +117,6 @@ ring_restart(struct r5_ppl *l, uint32_t i)
 	return 0;
 }
 
-/* Asks the syncer for a sync of the members. */
-void
-r5_ppl_want_sync(struct r5_ppl *l)
-{
-	r5_mutex_lock(&l->sync_lock);
-	l->sync_wanted = true;
-	r5_cond_signal(&l->sync_cond);
-	r5_mutex_unlock(&l->sync_lock);
-}
-
 /* The current half is full: move to the other one. Its records are no
  * longer needed once every row they cover is written back and a sync of
  * the members has completed since; the syncer has usually seen to that

@@ -10,6 +10,17 @@
 #include "ppl.h"
 #include "ppl_internal.h"
 
+/* Asks the syncer (ppl_log.c) for a sync of the members: only its flag
+ * and condition, so that this file, below the writers, need not call them. */
+void
+r5_ppl_want_sync(struct r5_ppl *l)
+{
+	r5_mutex_lock(&l->sync_lock);
+	l->sync_wanted = true;
+	r5_cond_signal(&l->sync_cond);
+	r5_mutex_unlock(&l->sync_lock);
+}
+
 static uint32_t
 hash_stripe(uint64_t stripe)
 {

@@ -1,7 +1,7 @@
 /* member_sb.c - the member set's changes recorded in the members'
  * superblocks: a slot failing, the array's state and flags, the resync
- * and recovery checkpoints, a slot rebuilt, a rebuilding member added
- * (see member_set.h). Every change is stored in every present member
+ * and recovery checkpoints, a slot rebuilt, the spare table (see
+ * member_set.h). Every change is stored in every present member
  * under sb_lock. */
 #include <errno.h>
 #include <stdarg.h>
@@ -28,6 +28,21 @@ slot_role(struct r5_members *ms, uint32_t slot)
 	}
 }
 
+/* The spare table (member_spares.c) into a superblock about to be stored. */
+static void
+spares_to_sb(const struct r5_members *ms, struct r5_superblock *sb)
+{
+	if (sb->version < 2)
+		return; /* no room: r5_members_set_spares refuses such arrays */
+	sb->nr_spares = ms->nr_spares;
+	memset(sb->spare_uuid, 0, sizeof(sb->spare_uuid));
+	memcpy(sb->spare_uuid, ms->spare_uuid, (size_t)ms->nr_spares * 16);
+	if (ms->nr_spares)
+		sb->flags |= R5_SB_FLAG_SPARES;
+	else
+		sb->flags &= ~R5_SB_FLAG_SPARES;
+}
+
 /* Writes every present member's superblock with the current state. A
  * member whose superblock cannot be written is failed; that changes the
  * role table, so go round again (at most N times). sb_lock held. */
@@ -49,7 +64,7 @@ r5_members_store_locked(struct r5_members *ms)
 			s->sb.state = ms->array_state;
 			for (uint32_t j = 0; j < ms->nr; j++)
 				s->sb.roles[j] = slot_role(ms, j);
-			r5_members_spares_to_sb(ms, &s->sb);
+			spares_to_sb(ms, &s->sb);
 			err = r5_sb_store(&s->member, &s->sb);
 			if (err < 0) {
 				if (!first_err)
@@ -164,63 +179,4 @@ r5_members_rebuilt(struct r5_members *ms, uint32_t slot)
 		       atomic_load(&ms->nr_failed) == 0 ? "optimal" : "still degraded");
 	}
 	r5_mutex_unlock(&ms->sb_lock);
-}
-
-int
-r5_members_add_rebuilding(struct r5_members *ms, uint32_t slot, struct r5_member *m,
-			  int (*prepare)(void *ctx, struct r5_member *m,
-					 const struct r5_superblock *sb),
-			  void *ctx, char *err, size_t errlen)
-{
-	struct r5_slot *sl = &ms->slot[slot];
-	struct r5_member old;
-	int ret, survivor = -1, st;
-
-	r5_mutex_lock(&ms->sb_lock);
-	st = atomic_load(&sl->state);
-	for (uint32_t s = 0; s < ms->nr && survivor < 0; s++)
-		if (r5_members_ok(ms, s))
-			survivor = (int)s;
-	if ((st != R5_SLOT_FAULTY && st != R5_SLOT_MISSING) || survivor < 0) {
-		r5_mutex_unlock(&ms->sb_lock);
-		r5_member_close(m);
-		r5_errf(err, errlen, "slot %u cannot take a new member now", slot);
-		return -EBUSY;
-	}
-	/* the old member (if any) may still be under in-flight I/O: retire it;
-	 * one retired by an earlier replace has long been idle */
-	old = sl->member;
-	sl->member = *m;
-	sl->sb = ms->slot[survivor].sb;
-	r5_random_bytes(sl->sb.member_uuid, sizeof(sl->sb.member_uuid));
-	sl->sb.role = slot;
-	sl->sb.recovery_offset = 0;
-	sl->sb.generation = 0;
-	sl->sb.roles[slot] = R5_ROLE_REBUILDING;
-	/* both superblock copies and the bitmap before the member takes I/O */
-	ret = r5_sb_store(&sl->member, &sl->sb);
-	if (!ret)
-		ret = r5_sb_store(&sl->member, &sl->sb);
-	if (!ret && prepare)
-		ret = prepare(ctx, &sl->member, &sl->sb);
-	if (!ret)
-		ret = r5_slot_open_csum(ms, sl); /* a new table: all its blocks are zero */
-	if (ret < 0) {
-		r5_errf(err, errlen, "%s: cannot write its metadata: %s", sl->member.path,
-			strerror(-ret));
-		r5_member_close(&sl->member);
-		sl->member = old;
-		r5_mutex_unlock(&ms->sb_lock);
-		return ret;
-	}
-	if (old.ops) {
-		r5_member_close(&ms->retired[slot]);
-		ms->retired[slot] = old;
-	}
-	sl->fail_reason[0] = 0;
-	ms->events++;
-	atomic_store(&sl->state, R5_SLOT_REBUILDING); /* still counted in nr_failed */
-	r5_members_store_locked(ms);
-	r5_mutex_unlock(&ms->sb_lock);
-	return 0;
 }

@@ -1,6 +1,7 @@
-/* member_set.c - slots, their queries, and member I/O with accounting
- * (see member_set.h); failing a slot and the superblock updates that
- * record the set's changes are in member_sb.c. */
+/* member_set.c - the set made and attached, member I/O with accounting
+ * and checksums, syncs, a rebuilding member added (see member_set.h).
+ * The top of the members layer: queries are in member_state.c, failing a
+ * slot and the superblock updates in member_sb.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,110 +79,6 @@ r5_members_set_missing(struct r5_members *ms, uint32_t slot, const char *path, c
 	snprintf(s->member.path, sizeof(s->member.path), "%s", path ? path : "");
 	snprintf(s->fail_reason, sizeof(s->fail_reason), "%s", reason);
 	r5_mutex_unlock(&ms->sb_lock);
-}
-
-/* ---- queries ---- */
-
-uint32_t
-r5_members_count(const struct r5_members *ms)
-{
-	return ms->nr;
-}
-
-enum r5_slot_state
-r5_members_state(struct r5_members *ms, uint32_t slot)
-{
-	return (enum r5_slot_state)atomic_load(&ms->slot[slot].state);
-}
-
-bool
-r5_members_ok(struct r5_members *ms, uint32_t slot)
-{
-	return r5_members_state(ms, slot) == R5_SLOT_IN_SYNC;
-}
-
-bool
-r5_members_present(struct r5_members *ms, uint32_t slot)
-{
-	enum r5_slot_state st = r5_members_state(ms, slot);
-
-	return st == R5_SLOT_IN_SYNC || st == R5_SLOT_REBUILDING;
-}
-
-int
-r5_members_nr_failed(struct r5_members *ms)
-{
-	return atomic_load(&ms->nr_failed);
-}
-
-bool
-r5_members_failed(struct r5_members *ms)
-{
-	return atomic_load(&ms->nr_failed) > 1;
-}
-
-uint64_t
-r5_members_data_offset(const struct r5_members *ms)
-{
-	return ms->data_offset;
-}
-
-uint64_t
-r5_members_events(struct r5_members *ms)
-{
-	r5_mutex_lock(&ms->sb_lock);
-	uint64_t e = ms->events;
-	r5_mutex_unlock(&ms->sb_lock);
-	return e;
-}
-
-uint32_t
-r5_members_array_state(struct r5_members *ms)
-{
-	r5_mutex_lock(&ms->sb_lock);
-	uint32_t st = ms->array_state;
-	r5_mutex_unlock(&ms->sb_lock);
-	return st;
-}
-
-void
-r5_members_slot_info(struct r5_members *ms, uint32_t slot, struct r5_slot_info *out)
-{
-	struct r5_slot *s = &ms->slot[slot];
-
-	r5_mutex_lock(&ms->sb_lock);
-	out->state = r5_members_state(ms, slot);
-	snprintf(out->path, sizeof(out->path), "%s", s->member.path);
-	snprintf(out->reason, sizeof(out->reason), "%s",
-		 r5_members_present(ms, slot) ? "" : s->fail_reason);
-	r5_mutex_unlock(&ms->sb_lock);
-	out->reads = atomic_load(&s->stats.reads);
-	out->writes = atomic_load(&s->stats.writes);
-	out->read_bytes = atomic_load(&s->stats.read_bytes);
-	out->write_bytes = atomic_load(&s->stats.write_bytes);
-	out->read_errors = atomic_load(&s->stats.read_errors);
-	out->write_errors = atomic_load(&s->stats.write_errors);
-	out->csum_errors = atomic_load(&s->stats.csum_errors);
-	out->csum_healed = atomic_load(&s->stats.csum_healed);
-}
-
-bool
-r5_members_superblock(struct r5_members *ms, uint32_t slot, struct r5_superblock *out)
-{
-	bool ok;
-
-	r5_mutex_lock(&ms->sb_lock);
-	ok = r5_members_present(ms, slot);
-	if (ok)
-		*out = ms->slot[slot].sb;
-	r5_mutex_unlock(&ms->sb_lock);
-	return ok;
-}
-
-struct r5_member *
-r5_members_member(struct r5_members *ms, uint32_t slot)
-{
-	return &ms->slot[slot].member;
 }
 
 /* ---- data I/O ---- */
@@ -385,4 +282,65 @@ r5_members_sync(struct r5_members *ms)
 			;
 	}
 	return r5_members_failed(ms) ? -EIO : 0;
+}
+
+/* ---- a rebuilding member ---- */
+
+int
+r5_members_add_rebuilding(struct r5_members *ms, uint32_t slot, struct r5_member *m,
+			  int (*prepare)(void *ctx, struct r5_member *m,
+					 const struct r5_superblock *sb),
+			  void *ctx, char *err, size_t errlen)
+{
+	struct r5_slot *sl = &ms->slot[slot];
+	struct r5_member old;
+	int ret, survivor = -1, st;
+
+	r5_mutex_lock(&ms->sb_lock);
+	st = atomic_load(&sl->state);
+	for (uint32_t s = 0; s < ms->nr && survivor < 0; s++)
+		if (r5_members_ok(ms, s))
+			survivor = (int)s;
+	if ((st != R5_SLOT_FAULTY && st != R5_SLOT_MISSING) || survivor < 0) {
+		r5_mutex_unlock(&ms->sb_lock);
+		r5_member_close(m);
+		r5_errf(err, errlen, "slot %u cannot take a new member now", slot);
+		return -EBUSY;
+	}
+	/* the old member (if any) may still be under in-flight I/O: retire it;
+	 * one retired by an earlier replace has long been idle */
+	old = sl->member;
+	sl->member = *m;
+	sl->sb = ms->slot[survivor].sb;
+	r5_random_bytes(sl->sb.member_uuid, sizeof(sl->sb.member_uuid));
+	sl->sb.role = slot;
+	sl->sb.recovery_offset = 0;
+	sl->sb.generation = 0;
+	sl->sb.roles[slot] = R5_ROLE_REBUILDING;
+	/* both superblock copies and the bitmap before the member takes I/O */
+	ret = r5_sb_store(&sl->member, &sl->sb);
+	if (!ret)
+		ret = r5_sb_store(&sl->member, &sl->sb);
+	if (!ret && prepare)
+		ret = prepare(ctx, &sl->member, &sl->sb);
+	if (!ret)
+		ret = r5_slot_open_csum(ms, sl); /* a new table: all its blocks are zero */
+	if (ret < 0) {
+		r5_errf(err, errlen, "%s: cannot write its metadata: %s", sl->member.path,
+			strerror(-ret));
+		r5_member_close(&sl->member);
+		sl->member = old;
+		r5_mutex_unlock(&ms->sb_lock);
+		return ret;
+	}
+	if (old.ops) {
+		r5_member_close(&ms->retired[slot]);
+		ms->retired[slot] = old;
+	}
+	sl->fail_reason[0] = 0;
+	ms->events++;
+	atomic_store(&sl->state, R5_SLOT_REBUILDING); /* still counted in nr_failed */
+	r5_members_store_locked(ms);
+	r5_mutex_unlock(&ms->sb_lock);
+	return 0;
 }

@@ -8,20 +8,6 @@
 #include "members_internal.h"
 
 void
-r5_members_spares_to_sb(const struct r5_members *ms, struct r5_superblock *sb)
-{
-	if (sb->version < 2)
-		return; /* no room: r5_members_set_spares refuses such arrays */
-	sb->nr_spares = ms->nr_spares;
-	memset(sb->spare_uuid, 0, sizeof(sb->spare_uuid));
-	memcpy(sb->spare_uuid, ms->spare_uuid, (size_t)ms->nr_spares * 16);
-	if (ms->nr_spares)
-		sb->flags |= R5_SB_FLAG_SPARES;
-	else
-		sb->flags &= ~R5_SB_FLAG_SPARES;
-}
-
-void
 r5_members_load_spares(struct r5_members *ms, const struct r5_superblock *sb)
 {
 	r5_mutex_lock(&ms->sb_lock);

@@ -1,7 +1,8 @@
 /* members_internal.h - the member set's state, shared by its files
- * (member_set.c: slots, queries, I/O; member_sb.c: failing, superblock
- * updates; member_spares.c, member_notices.c; member_verify.c: the
- * per-block checksums). Nothing outside core/members/ includes it.
+ * (member_state.c: queries; member_sb.c: failing, superblock updates;
+ * member_spares.c, member_notices.c; member_verify.c: the per-block
+ * checksums; member_set.c: creating the set, attaching members, I/O,
+ * adding a rebuilding member). They call one way, in that order. Nothing outside core/members/ includes it.
  */
 #ifndef RAID5FS_CORE_MEMBERS_INTERNAL_H
 #define RAID5FS_CORE_MEMBERS_INTERNAL_H
@@ -86,9 +87,6 @@ int r5_slot_open_csum(struct r5_members *ms, struct r5_slot *s);
 /* Writes every present member's superblock with the current state (a
  * member that cannot take it is failed). sb_lock held. */
 int r5_members_store_locked(struct r5_members *ms);
-/* member_spares.c: the spare table into a superblock about to be stored
- * (sb_lock held). */
-void r5_members_spares_to_sb(const struct r5_members *ms, struct r5_superblock *sb);
 /* member_notices.c: the events of a slot that has just failed (sb_lock held). */
 void r5_members_notify_failed(struct r5_members *ms, uint32_t slot);
 /* Frees the checksum state of the set (destroy). */

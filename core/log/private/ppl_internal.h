@@ -89,7 +89,7 @@ void r5_ppl_half_add(struct ppl_half *h, uint64_t stripe);
 void r5_ppl_unsynced_purge(struct r5_ppl_slot *s, uint64_t done);
 /* The blocks of a row not yet durable (0 if none). */
 uint32_t r5_ppl_unsynced_mask(struct r5_ppl_slot *s, uint64_t stripe, uint64_t done);
-/* ppl_log.c: asks the syncer for a sync of the members. */
+/* ppl_rows.c: asks the syncer (ppl_log.c) for a sync of the members. */
 void r5_ppl_want_sync(struct r5_ppl *l);
 
 #endif
