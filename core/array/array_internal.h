@@ -164,6 +164,9 @@ int r5_consistency_start(struct r5_array *a);
 
 /* replace.c: a new member for a failed slot, and recovery onto it */
 int r5_array_replace(struct r5_array *a, uint32_t slot, const char *path, char *err, size_t errlen);
+/* The slot whose member is the file st describes (same device and inode),
+ * or -1. */
+int r5_array_slot_of_file(struct r5_array *a, const struct stat *st);
 /* The same with a spare's file (spares.c), which holds zeros, not a superblock. */
 int r5_array_replace_spare(struct r5_array *a, uint32_t slot, const char *path, char *err,
 			   size_t errlen);

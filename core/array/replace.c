@@ -11,6 +11,20 @@
 #include "raid5fs/events.h"
 #include "raid5fs/util.h"
 
+int
+r5_array_slot_of_file(struct r5_array *a, const struct stat *st)
+{
+	for (uint32_t s = 0; s < a->geo.nr_members; s++) {
+		struct stat other;
+
+		if (r5_members_present(a->members, s) &&
+		    stat(r5_members_member(a->members, s)->path, &other) == 0 &&
+		    other.st_dev == st->st_dev && other.st_ino == st->st_ino)
+			return (int)s;
+	}
+	return -1;
+}
+
 /* Opens (or creates) the replacement file and sizes it. The file must be
  * new, empty, or a raid5fs member that is not in use in this array; or a
  * spare (checked when it was added: zeros at the members' size). */
@@ -23,15 +37,11 @@ r5_open_replacement(struct r5_array *a, const char *path, bool spare, struct r5_
 	struct stat st = { 0 };
 	int ret;
 
-	for (uint32_t s = 0; s < a->geo.nr_members; s++) {
-		struct stat other;
+	const int in_use = stat(path, &st) == 0 ? r5_array_slot_of_file(a, &st) : -1;
 
-		if (r5_members_present(a->members, s) &&
-		    stat(r5_members_member(a->members, s)->path, &other) == 0 &&
-		    stat(path, &st) == 0 && other.st_dev == st.st_dev && other.st_ino == st.st_ino) {
-			r5_errf(err, errlen, "%s: is the member in slot %u", path, s);
-			return -EBUSY;
-		}
+	if (in_use >= 0) {
+		r5_errf(err, errlen, "%s: is the member in slot %d", path, in_use);
+		return -EBUSY;
 	}
 	ret = r5_member_open_file(m, path, 0);
 	if (ret == -ENOENT)

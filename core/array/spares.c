@@ -52,19 +52,9 @@ void
 r5_spares_start(struct r5_array *a)
 {
 	r5_mutex_lock(&a->spares.lock);
-	bool same = true;
-
-	for (unsigned i = 0; i < a->spares.n; i++)
-		same &= r5_members_is_spare(a->members, a->spares.uuid[i]);
-	struct r5_superblock sb;
-
-	/* the count tells whether one listed was not given */
-	for (uint32_t s = 0; s < a->geo.nr_members; s++)
-		if (r5_members_superblock(a->members, s, &sb)) {
-			same &= sb.nr_spares == a->spares.n;
-			break;
-		}
-	if (!same && record(a) == 0)
+	/* every spare adopted is listed (assembly checked it): the counts
+	 * tell whether one listed was not given */
+	if (r5_members_nr_spares(a->members) != a->spares.n && record(a) == 0)
 		r5_log("spares: %u given at mount; the superblocks now list those", a->spares.n);
 	r5_mutex_unlock(&a->spares.lock);
 }
@@ -82,24 +72,17 @@ r5_spares_destroy(struct r5_spares *sp)
 	r5_mutex_destroy(&sp->lock);
 }
 
-/* Is path (by device and inode when it exists) a member or a spare? The
- * reason in err, 0 when it is neither. spares lock held. */
+/* Is the file at path (st when it exists) a member or a spare already?
+ * The reason in err, 0 when it is neither. spares lock held. */
 static int
 already_used(struct r5_array *a, const char *path, const struct stat *st, bool exists, char *err,
 	     size_t errlen)
 {
-	for (uint32_t s = 0; s < a->geo.nr_members; s++) {
-		struct stat other;
-		const char *mp = r5_members_member(a->members, s)->path;
+	const int slot = exists ? r5_array_slot_of_file(a, st) : -1;
 
-		if (!r5_members_present(a->members, s))
-			continue;
-		if (strcmp(mp, path) == 0 ||
-		    (exists && stat(mp, &other) == 0 && other.st_dev == st->st_dev &&
-		     other.st_ino == st->st_ino)) {
-			r5_errf(err, errlen, "%s: is the member in slot %u", path, s);
-			return -EBUSY;
-		}
+	if (slot >= 0) {
+		r5_errf(err, errlen, "%s: is the member in slot %d", path, slot);
+		return -EBUSY;
 	}
 	for (unsigned i = 0; i < a->spares.n; i++) {
 		struct stat other;

@@ -35,22 +35,19 @@ r5_out(struct r5_out *o, const char *fmt, ...)
 		o->pos += (size_t)n < o->len - o->pos ? (size_t)n : o->len - o->pos - 1;
 }
 
-/* A JSON string literal (quotes included). */
+/* A JSON string literal (quotes included). One that does not fit fills
+ * the buffer, as r5_out would: the caller sees it full and grows it. */
 static void
 r5_out_json_str(struct r5_out *o, const char *s)
 {
-	r5_out(o, "\"");
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
+	size_t n = o->pos + 1 < o->len ? r5_json_str(s, o->buf + o->pos, o->len - o->pos) : 0;
 
-		if (ch == '"' || ch == '\\')
-			r5_out(o, "\\%c", ch);
-		else if (ch < 0x20)
-			r5_out(o, "\\u%04x", ch);
-		else
-			r5_out(o, "%c", ch);
+	if (n) {
+		o->pos += n;
+	} else if (o->len) {
+		o->pos = o->len - 1;
+		o->buf[o->pos] = '\0';
 	}
-	r5_out(o, "\"");
 }
 
 /* The spares: JSON "spares": [paths], or a text line when there are any. */

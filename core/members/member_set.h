@@ -79,6 +79,7 @@ struct r5_events *r5_members_notices(struct r5_members *ms);
 void r5_members_load_spares(struct r5_members *ms, const struct r5_superblock *sb);
 int r5_members_set_spares(struct r5_members *ms, const uint8_t (*uuid)[16], uint32_t n);
 bool r5_members_is_spare(struct r5_members *ms, const uint8_t uuid[16]);
+uint32_t r5_members_nr_spares(struct r5_members *ms);
 
 /* Assembly: puts an open member in a slot (the set owns it from now on). */
 void r5_members_attach(struct r5_members *ms, uint32_t slot, const struct r5_member *m,

@@ -39,6 +39,15 @@ r5_members_set_spares(struct r5_members *ms, const uint8_t (*uuid)[16], uint32_t
 	return err;
 }
 
+uint32_t
+r5_members_nr_spares(struct r5_members *ms)
+{
+	r5_mutex_lock(&ms->sb_lock);
+	uint32_t n = ms->nr_spares;
+	r5_mutex_unlock(&ms->sb_lock);
+	return n;
+}
+
 bool
 r5_members_is_spare(struct r5_members *ms, const uint8_t uuid[16])
 {

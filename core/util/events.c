@@ -8,6 +8,7 @@
 
 #include "locks.h"
 #include "raid5fs/events.h"
+#include "raid5fs/util.h"
 
 struct r5_events {
 	pthread_mutex_t lock; /* protects everything below */
@@ -72,39 +73,6 @@ r5_event(struct r5_events *ev, const char *name, int slot, const char *member, c
 	r5_mutex_unlock(&ev->lock);
 }
 
-/* s as a JSON string literal at buf; returns the length, 0 if it does not fit */
-static size_t
-json_str(const char *s, char *buf, size_t cap)
-{
-	size_t n = 0;
-
-#define PUT(c)                          \
-	do {                            \
-		if (n + 1 >= cap)       \
-			return 0;       \
-		buf[n++] = (char)(c);   \
-	} while (0)
-	PUT('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\') {
-			PUT('\\');
-			PUT(ch);
-		} else if (ch < 0x20) {
-			if (n + 7 >= cap)
-				return 0;
-			n += (size_t)snprintf(buf + n, cap - n, "\\u%04x", ch);
-		} else {
-			PUT(ch);
-		}
-	}
-	PUT('"');
-#undef PUT
-	buf[n] = '\0';
-	return n;
-}
-
 size_t
 r5_event_json(const struct r5_event *e, char *buf, size_t cap)
 {
@@ -120,21 +88,21 @@ r5_event_json(const struct r5_event *e, char *buf, size_t cap)
 	if (r < 0 || (size_t)r >= cap)
 		return 0;
 	n = (size_t)r;
-	if (!(k = json_str(e->name, buf + n, cap - n)))
+	if (!(k = r5_json_str(e->name, buf + n, cap - n)))
 		return 0;
 	n += k;
 	r = snprintf(buf + n, cap - n, ",\"slot\":%d,\"member\":", e->slot);
 	if (r < 0 || (size_t)r >= cap - n)
 		return 0;
 	n += (size_t)r;
-	if (!(k = json_str(e->member, buf + n, cap - n)))
+	if (!(k = r5_json_str(e->member, buf + n, cap - n)))
 		return 0;
 	n += k;
 	r = snprintf(buf + n, cap - n, ",\"detail\":");
 	if (r < 0 || (size_t)r >= cap - n)
 		return 0;
 	n += (size_t)r;
-	if (!(k = json_str(e->detail, buf + n, cap - n)))
+	if (!(k = r5_json_str(e->detail, buf + n, cap - n)))
 		return 0;
 	n += k;
 	if (n + 2 >= cap)

@@ -184,3 +184,35 @@ r5_errf(char *err, size_t errlen, const char *fmt, ...)
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 }
+
+size_t
+r5_json_str(const char *s, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+#define PUT(c)                          \
+	do {                            \
+		if (n + 1 >= cap)       \
+			return 0;       \
+		buf[n++] = (char)(c);   \
+	} while (0)
+	PUT('"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\') {
+			PUT('\\');
+			PUT(ch);
+		} else if (ch < 0x20) {
+			if (n + 7 >= cap)
+				return 0;
+			n += (size_t)snprintf(buf + n, cap - n, "\\u%04x", ch);
+		} else {
+			PUT(ch);
+		}
+	}
+	PUT('"');
+#undef PUT
+	buf[n] = '\0';
+	return n;
+}

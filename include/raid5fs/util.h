@@ -19,5 +19,9 @@ uint64_t r5_now_ns(void);
 /* Writes a one-line reason into err (if err and errlen are non-zero): the
  * error buffer that functions failing on user input fill in. */
 void r5_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* s as a JSON string literal (quotes included, control characters as
+ * \u00XX) at buf, NUL-terminated: its length, or 0 when it does not fit
+ * in cap. */
+size_t r5_json_str(const char *s, char *buf, size_t cap);
 
 #endif

@@ -85,6 +85,11 @@ bool cli_json_u64(const char *json, const char *path, uint64_t *out);
  * a malloc'd buffer. On failure prints the error naming mnt and returns
  * CLI_ERR. */
 int cli_status_json(const char *mnt, const char *abs, char **json);
+/* Reads MOUNTPOINT/.raid5fs/NAME (abs: the absolute mount point) into a
+ * malloc'd buffer: CLI_OK, else CLI_ERR with the error printed (a stale
+ * mount named as such) unless quiet. */
+int cli_meta_read(const char *mnt, const char *abs, const char *name, char **buf, size_t *len,
+		  bool quiet);
 
 /* Writes one command line to MOUNTPOINT/.raid5fs/control. When the engine
  * refuses it (the write fails), the reason printed is the engine's own

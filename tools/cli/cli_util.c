@@ -516,17 +516,24 @@ cli_meta_error(const char *mnt, const char *path, int err)
 }
 
 int
-cli_status_json(const char *mnt, const char *abs, char **json)
+cli_meta_read(const char *mnt, const char *abs, const char *name, char **buf, size_t *len, bool quiet)
 {
 	char path[PATH_MAX + 32];
-	size_t len;
 	int r;
 
-	snprintf(path, sizeof(path), "%s/.raid5fs/status.json", abs);
-	r = cli_read_file(path, json, &len);
+	snprintf(path, sizeof(path), "%s/.raid5fs/%s", abs, name);
+	r = cli_read_file(path, buf, len);
 	if (r < 0)
-		return cli_meta_error(mnt, path, -r);
+		return quiet ? CLI_ERR : cli_meta_error(mnt, path, -r);
 	return CLI_OK;
+}
+
+int
+cli_status_json(const char *mnt, const char *abs, char **json)
+{
+	size_t len;
+
+	return cli_meta_read(mnt, abs, "status.json", json, &len, false);
 }
 
 /* The engine's reason for a refused command: the reply read back from

@@ -60,7 +60,6 @@ cmd_events(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	char abs[PATH_MAX];
-	char path[PATH_MAX + 32];
 	const char *mnt;
 	bool follow = false;
 	uint64_t last = 0;
@@ -86,19 +85,14 @@ cmd_events(int argc, char **argv)
 	r = cli_require_raid5fs_mount(mnt, abs);
 	if (r != 0)
 		return r;
-	snprintf(path, sizeof(path), "%s/.raid5fs/events", abs);
 	for (;;) {
 		char *buf;
 		size_t len;
 
-		r = cli_read_file(path, &buf, &len);
-		if (r < 0 && follow && last > 0)
-			return CLI_OK; /* unmounted while following: the end */
-		if (r == -ENOTCONN)
-			return cli_error(mnt, "the raid5fs daemon is gone (stale mount: run 'raid5fs umount %s')",
-					 mnt);
-		if (r < 0)
-			return cli_error(path, "%s", strerror(-r));
+		/* unmounted while following: the end, not an error */
+		r = cli_meta_read(mnt, abs, "events", &buf, &len, follow && last > 0);
+		if (r != CLI_OK)
+			return follow && last > 0 ? CLI_OK : r;
 		print_new(buf, &last);
 		free(buf);
 		if (ferror(stdout))
