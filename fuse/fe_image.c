@@ -96,15 +96,14 @@ fe_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 
 /* fallocate on /image: what a loop device sends for discards (fstrim,
  * mkfs -E discard: PUNCH_HOLE|KEEP_SIZE) and for zeroing (ZERO_RANGE).
- * Both become writes of zeros through the engine, so parity, checksums,
- * the bitmap and the parity log stay right; the members write zero blocks
- * as holes (member_set.c), which gives their space back. Plain
+ * Both become r5_array_discard: zeros written through the engine (parity,
+ * checksums, the bitmap and the parity log stay right; the members store
+ * zero blocks as holes), and whole rows released from the in-use map. Plain
  * preallocation inside the image changes nothing and succeeds; growing
  * the image or any other mode is refused. */
 int
 fe_fallocate(const char *path, int mode, off_t off, off_t len, struct fuse_file_info *fi)
 {
-	static const char zeros[1024 * 1024];
 	struct r5_fe *fe = fe_get();
 	const int zeroing = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE;
 
@@ -131,13 +130,7 @@ fe_fallocate(const char *path, int mode, off_t off, off_t len, struct fuse_file_
 	}
 	if (!(mode & zeroing))
 		return 0; /* preallocation: every byte of the image is there */
-	while (start < end) {
-		size_t n = end - start < sizeof(zeros) ? (size_t)(end - start) : sizeof(zeros);
-		ssize_t r = r5_array_write(fe->a, zeros, n, start);
+	int err = r5_array_discard(fe->a, start, end - start);
 
-		if (r < 0 || (size_t)r != n)
-			return fe_errno(r < 0 ? r : -EIO);
-		start += n;
-	}
-	return 0;
+	return err < 0 ? fe_errno(err) : 0;
 }

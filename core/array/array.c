@@ -21,6 +21,8 @@ r5_array_start(struct r5_array *a)
 			      a->opts.strip_size, &a->cache);
 	if (err == 0 && a->ppl)
 		err = r5_cache_set_ppl(a->cache, a->ppl);
+	if (err == 0)
+		r5_cache_set_usemap(a->cache, a->usemap);
 	if (err < 0) {
 		r5_cache_destroy(a->cache);
 		a->cache = NULL;
@@ -28,7 +30,8 @@ r5_array_start(struct r5_array *a)
 		a->ppl = NULL;
 		return err;
 	}
-	err = r5_sync_create(a->cache, a->members, a->bitmap, a->geo.member_data_size, &a->sync);
+	err = r5_sync_create(a->cache, a->members, a->bitmap, a->usemap, a->geo.member_data_size,
+			     &a->sync);
 	if (err == 0)
 		err = r5_workers_start(a->cache, a->opts.nr_workers, a->opts.nr_io_workers);
 	if (err < 0) {
@@ -93,9 +96,11 @@ r5_array_stop(struct r5_array *a)
 	}
 	r5_members_destroy(a->members);
 	r5_bitmap_destroy(a->bitmap);
+	r5_usemap_destroy(a->usemap);
 	if (a->geo.nr_members)
 		r5_safe_mode_destroy(a);
 	r5_spares_destroy(&a->spares);
+	r5_discards_destroy(&a->discards);
 	free(a);
 	return err;
 }

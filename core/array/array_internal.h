@@ -7,6 +7,7 @@
  *   geo, uuid, name, opts   fixed at assembly (assemble.c)
  *   members                 core/members: slots, member I/O, superblocks
  *   bitmap                  core/metadata: write intent, pending resync
+ *   usemap                  core/metadata: units that may hold data (NULL: all)
  *   cache                   core/stripe: the stripe engine (array.c starts it)
  *   ppl                     core/log: the partial parity log (array.c starts it)
  *   sync                    core/sync: recovery, resync, check, repair
@@ -15,8 +16,8 @@
  *   io, ra                  array_io.c and readahead.c (atomics)
  *
  * Locks, in the order they are taken: safe.lock -> the member set's sb_lock
- * -> the bitmap's lock (a replacement's bitmap is written under sb_lock);
- * safe.lock -> the bitmap's lock. None of them is held while waiting for
+ * -> the bitmap's lock and the usemap's (a replacement's copies are written
+ * under sb_lock); safe.lock -> the bitmap's lock. None of them is held while waiting for
  * the stripe cache.
  */
 #ifndef RAID5FS_CORE_ARRAY_INTERNAL_H
@@ -37,12 +38,15 @@
 #include "raid5fs/superblock.h"
 #include "stripe.h"
 #include "sync.h"
+#include "usemap.h"
 
 struct r5_io_stats {
 	atomic_ullong reads, writes, flushes;   /* image requests */
 	atomic_ullong read_bytes, write_bytes;
 	atomic_ullong bypass_reads;             /* reads served straight from a member */
 	atomic_ullong errors;                   /* requests that returned an error */
+	atomic_ullong discards;                 /* r5_array_discard calls */
+	atomic_ullong units_released;           /* units the in-use map gave up */
 };
 
 /* The last sequential read stream (readahead.c). */
@@ -79,6 +83,25 @@ struct r5_spares {
 	unsigned n;
 };
 
+/* Units of the in-use map being zeroed by discards that each cover only
+ * part of them (discard.c): a loop device cuts fstrim's ranges into
+ * requests that rarely match a unit. */
+#define R5_DISCARD_SLOTS 64
+#define R5_DISCARD_RANGES 16 /* separate zeroed ranges kept per unit */
+struct r5_discard_unit {
+	uint64_t unit;       /* index in the in-use map; UINT64_MAX: slot free */
+	uint64_t writes;     /* the unit's write count when the coverage began */
+	uint64_t last_used;  /* for reuse of the oldest slot */
+	uint32_t n;          /* ranges below */
+	uint64_t range[R5_DISCARD_RANGES][2]; /* image bytes zeroed since: sorted,
+					       * neither touching nor overlapping */
+};
+struct r5_discards {
+	pthread_mutex_t lock; /* protects the slots and clock */
+	uint64_t clock;
+	struct r5_discard_unit slot[R5_DISCARD_SLOTS];
+};
+
 struct r5_array {
 	struct r5_geometry geo;
 	uint8_t uuid[16];
@@ -87,6 +110,7 @@ struct r5_array {
 
 	struct r5_members *members;
 	struct r5_bitmap *bitmap;
+	struct r5_usemap *usemap;      /* NULL: an array made before the map */
 	struct r5_cache *cache;        /* NULL until started */
 	struct r5_sync *sync;          /* NULL until started */
 	struct r5_ppl *ppl;            /* the partial parity log; NULL until started or off */
@@ -98,6 +122,7 @@ struct r5_array {
 	struct r5_safe_mode safe;
 	struct r5_monitor monitor;
 	struct r5_spares spares;
+	struct r5_discards discards;   /* discard.c */
 	struct r5_io_stats io;
 	struct r5_readahead_state ra;  /* readahead.c; atomics only */
 	bool started;
@@ -135,6 +160,15 @@ enum r5_trust {
 int r5_assemble_trust(const struct r5_superblock *const sbs[], uint32_t nmembers,
 		      enum r5_trust out[]);
 const char *r5_trust_name(enum r5_trust t);
+
+/* array_io.c: r5_array_write, but a discard's zeros over whole units of
+ * the in-use map do not count as writes into them (count_in false). */
+ssize_t r5_image_write(struct r5_array *a, const void *buf, size_t len, uint64_t off,
+		       bool count_in);
+
+/* discard.c */
+void r5_discards_init(struct r5_discards *d);
+void r5_discards_destroy(struct r5_discards *d);
 
 /* readahead.c: tells the members which ranges a read, and a stream of
  * reads, will need, so the kernel fetches them in parallel and ahead. */

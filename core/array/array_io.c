@@ -146,6 +146,16 @@ r5_array_read(struct r5_array *a, void *buf, size_t len, uint64_t off)
 		/* one chunk at a time: contiguous on one member */
 		uint64_t chunk_end = (pos / a->geo.chunk_size + 1) * a->geo.chunk_size;
 		uint64_t piece_end = chunk_end < end ? chunk_end : end;
+		struct r5_location loc;
+
+		/* a unit the in-use map calls unused is zeros on every member
+		 * (usemap.h): nothing to read, whoever is missing */
+		r5_layout_map(&a->geo, pos, &loc);
+		if (!r5_usemap_in_use(a->usemap, loc.member_offset)) {
+			memset(p + (pos - off), 0, piece_end - pos);
+			pos = piece_end;
+			continue;
+		}
 		int r = r5_bypass_read(a, p + (pos - off), pos, piece_end - pos);
 
 		if (r < 0) {
@@ -165,8 +175,11 @@ r5_array_read(struct r5_array *a, void *buf, size_t len, uint64_t off)
 	return (ssize_t)len;
 }
 
+/* An image write. count_in: it counts in the in-use map as a write into
+ * its units (every write but a discard's zeros over whole units, which
+ * must not stop those units from being released: discard.c). */
 ssize_t
-r5_array_write(struct r5_array *a, const void *buf, size_t len, uint64_t off)
+r5_image_write(struct r5_array *a, const void *buf, size_t len, uint64_t off, bool count_in)
 {
 	uint64_t size = r5_array_size(a), pos;
 	int err;
@@ -189,6 +202,9 @@ r5_array_write(struct r5_array *a, const void *buf, size_t len, uint64_t off)
 	if (!err)
 		err = r5_bitmap_mark(a->bitmap, r5_member_span_start(a, off),
 				     r5_member_span_end(a, off + len));
+	if (!err && count_in)
+		err = r5_usemap_mark(a->usemap, r5_member_span_start(a, off),
+				     r5_member_span_end(a, off + len));
 	if (!err) {
 		atomic_fetch_add(&a->io.writes, 1);
 		pos = off;
@@ -203,4 +219,10 @@ r5_array_write(struct r5_array *a, const void *buf, size_t len, uint64_t off)
 	}
 	atomic_fetch_add(&a->io.write_bytes, len);
 	return (ssize_t)len;
+}
+
+ssize_t
+r5_array_write(struct r5_array *a, const void *buf, size_t len, uint64_t off)
+{
+	return r5_image_write(a, buf, len, off, true);
 }

@@ -318,6 +318,7 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 		goto out;
 	}
 	r5_spares_init(&a->spares);
+	r5_discards_init(&a->discards);
 	r5_sb_geometry(&newest->sb, &a->geo);
 	ret = r5_resolve_opts(opts, &a->geo, &a->opts, err, errlen);
 	if (ret < 0)
@@ -399,8 +400,11 @@ r5_array_assemble(const char *const *paths, int n, const struct r5_engine_opts *
 			ret = r5_bitmap_create(a->geo.member_data_size, &by_slot[s]->sb, dirty,
 					       &by_slot[s]->member, r5_members_write_meta, a->members,
 					       &a->bitmap);
+			if (ret == 0) /* the in-use map: the same holds (usemap.h) */
+				ret = r5_usemap_create(&by_slot[s]->sb, &by_slot[s]->member,
+						       r5_members_write_meta, a->members, &a->usemap);
 			if (ret < 0) {
-				r5_errf(err, errlen, "%s: cannot set up the write-intent bitmap: %s",
+				r5_errf(err, errlen, "%s: cannot set up the bitmap or the in-use map: %s",
 				       by_slot[s]->path, strerror(-ret));
 				r5_array_stop(a); /* never started: closes and frees */
 				a = NULL;

@@ -57,7 +57,7 @@ r5_consistency_start(struct r5_array *a)
 	}
 	/* The superblocks say whether this run keeps the log before it writes
 	 * anything: a crash of a run without it must not trust old records. */
-	err = r5_members_set_flags(a->members, ppl ? R5_SB_FLAG_PPL : 0);
+	err = r5_members_set_flags(a->members, R5_SB_FLAG_PPL, ppl ? R5_SB_FLAG_PPL : 0);
 	if (err < 0 || !ppl)
 		return err;
 	err = r5_ppl_create(a->members, &a->geo, a->opts.strip_size, a->uuid, &a->ppl);

@@ -197,7 +197,7 @@ fsync_dir(const char *dir)
 	return ret;
 }
 
-/* Zeros [0, end of bitmap): both superblock copies, the unused gap and the
+/* Zeros [0, end of bitmap): both superblock copies, the in-use map and the
  * bitmap. Written (not just left sparse) so that they are allocated now
  * and a later bitmap update cannot fail for want of space. */
 static int
@@ -272,6 +272,7 @@ write_superblock(struct create_target *t, const uint8_t uuid[16],
 
 	r5_sb_init(&sb, uuid, g, role);
 	r5_sb_set_checksum(&sb, cc->alg);
+	r5_sb_set_usemap(&sb); /* all unused: the data areas read as zeros */
 	memcpy(sb.key_check, cc->key_check, sizeof(sb.key_check));
 	if (name != NULL)
 		snprintf(sb.name, sizeof(sb.name), "%s", name);

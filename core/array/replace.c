@@ -74,14 +74,15 @@ fail:
 	return ret;
 }
 
-/* The new member's bitmap, written before it takes I/O (the member set
- * calls this with its superblock lock held). */
+/* The new member's bitmap and in-use map, written before it takes I/O
+ * (the member set calls this with its superblock lock held). */
 static int
 write_bitmap(void *ctx, struct r5_member *m, const struct r5_superblock *sb)
 {
 	struct r5_array *a = ctx;
+	int err = r5_bitmap_write_member(a->bitmap, m, sb->bitmap_offset);
 
-	return r5_bitmap_write_member(a->bitmap, m, sb->bitmap_offset);
+	return err ? err : r5_usemap_write_member(a->usemap, m, sb->usemap_offset);
 }
 
 static int

@@ -218,6 +218,36 @@ r5_array_events(struct r5_array *a)
 	return r5_members_notices(a->members);
 }
 
+/* The in-use map: how much of each member's data may hold data (what a
+ * rebuild copies). */
+static void
+r5_status_in_use(struct r5_array *a, struct r5_out *o, bool json)
+{
+	uint64_t used, units, unit = r5_usemap_unit_size(a->usemap);
+	uint64_t bytes;
+	char b[32], t[32], u[32];
+
+	r5_usemap_count(a->usemap, &used, &units);
+	bytes = used * unit < a->geo.member_data_size ? used * unit : a->geo.member_data_size;
+	if (json) {
+		r5_out(o, "  \"in_use\": {\"map\": %s, \"unit_bytes\": %llu, \"units\": %llu, "
+			  "\"units_in_use\": %llu, \"bytes_in_use\": %llu, \"discards\": %llu, "
+			  "\"units_released\": %llu},\n",
+		       a->usemap ? "true" : "false", ull(unit), ull(units), ull(used),
+		       ull(a->usemap ? bytes : a->geo.member_data_size),
+		       ull(atomic_load(&a->io.discards)), ull(atomic_load(&a->io.units_released)));
+		return;
+	}
+	if (!a->usemap) {
+		r5_out(o, "  in use:   all (an array made before the in-use map)\n");
+		return;
+	}
+	r5_out(o, "  in use:   %s of %s per member (%llu of %llu units of %s)\n",
+	       r5_format_size(bytes, b, sizeof(b)),
+	       r5_format_size(a->geo.member_data_size, t, sizeof(t)), ull(used), ull(units),
+	       r5_format_size(unit, u, sizeof(u)));
+}
+
 int
 r5_array_status_json(struct r5_array *a, char *buf, size_t len)
 {
@@ -246,6 +276,7 @@ r5_array_status_json(struct r5_array *a, char *buf, size_t len)
 	       ull(r5_members_data_offset(a->members)),
 	       r5_csum_alg_name(r5_members_csum_alg(a->members)));
 	r5_status_consistency_json(a, &o);
+	r5_status_in_use(a, &o, true);
 	r5_out(&o, "  \"members\": [\n");
 	for (uint32_t s = 0; s < a->geo.nr_members; s++) {
 		r5_members_slot_info(a->members, s, &si);
@@ -330,6 +361,7 @@ r5_array_status_text(struct r5_array *a, char *buf, size_t len)
 	       ull(r5_array_size(a)));
 	r5_out(&o, "  events:   %llu\n", ull(r5_members_events(a->members)));
 	r5_status_consistency_text(a, &o);
+	r5_status_in_use(a, &o, false);
 	r5_sync_snapshot(a, &sn);
 	if (sn.action != R5_SYNC_IDLE) {
 		char done[32], total[32], rate[32];

@@ -130,15 +130,17 @@ r5_members_set_array_state(struct r5_members *ms, uint32_t state, const uint64_t
 }
 
 int
-r5_members_set_flags(struct r5_members *ms, uint32_t flags)
+r5_members_set_flags(struct r5_members *ms, uint32_t mask, uint32_t flags)
 {
 	bool changed = false;
 	int err = 0;
 
 	r5_mutex_lock(&ms->sb_lock);
 	for (uint32_t i = 0; i < ms->nr; i++) {
-		changed |= r5_members_present(ms, i) && ms->slot[i].sb.flags != flags;
-		ms->slot[i].sb.flags = flags;
+		uint32_t now = (ms->slot[i].sb.flags & ~mask) | (flags & mask);
+
+		changed |= r5_members_present(ms, i) && ms->slot[i].sb.flags != now;
+		ms->slot[i].sb.flags = now;
 	}
 	if (changed)
 		err = r5_members_store_locked(ms);

@@ -207,9 +207,10 @@ void r5_members_fail(struct r5_members *ms, uint32_t slot, const char *fmt, ...)
  * every member's resync offset. 0, or -errno if the array failed. */
 int r5_members_set_array_state(struct r5_members *ms, uint32_t state,
 			       const uint64_t *resync_offset);
-/* Sets the superblock flags (R5_SB_FLAG_*) of every member and, if they
- * changed, stores the superblocks now. 0 or -errno if the array failed. */
-int r5_members_set_flags(struct r5_members *ms, uint32_t flags);
+/* Sets the superblock flags (R5_SB_FLAG_*) in mask to those of flags on
+ * every member and, if they changed, stores the superblocks now. 0 or
+ * -errno if the array failed. */
+int r5_members_set_flags(struct r5_members *ms, uint32_t mask, uint32_t flags);
 /* Sync checkpoints (bytes of member data): every member's resync offset,
  * or the recovery offset of a rebuilding slot. The data they cover must be
  * durable first (r5_members_sync). */

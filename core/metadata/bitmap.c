@@ -19,7 +19,7 @@ struct r5_bitmap {
 				 * lock-free (atomics), published after the disk write */
 	uint8_t *resync;        /* regions dirty at assembly; fixed after create */
 	atomic_bool needs_resync; /* resync bits still meaningful; only goes false */
-	r5_bitmap_write_fn write;
+	r5_meta_write_fn write;
 	void *write_ctx;
 };
 
@@ -31,7 +31,7 @@ bit_test(const uint8_t *bits, uint64_t i)
 
 int
 r5_bitmap_create(uint64_t member_data_size, const struct r5_superblock *sb, bool needs_resync,
-		 struct r5_member *from, r5_bitmap_write_fn write, void *write_ctx,
+		 struct r5_member *from, r5_meta_write_fn write, void *write_ctx,
 		 struct r5_bitmap **out)
 {
 	struct r5_bitmap *b = calloc(1, sizeof(*b));

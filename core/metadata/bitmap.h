@@ -26,7 +26,7 @@
 
 /* Writes len bytes at absolute member offset off on every member that
  * takes writes, durably; -errno only when too few members took it. */
-typedef int (*r5_bitmap_write_fn)(void *ctx, uint64_t off, const void *buf, size_t len);
+typedef int (*r5_meta_write_fn)(void *ctx, uint64_t off, const void *buf, size_t len);
 
 struct r5_bitmap;
 
@@ -35,7 +35,7 @@ struct r5_bitmap;
  * and stay pending until r5_bitmap_resync_done; if they cannot be read,
  * every region is. 0, -EINVAL (the format has no room) or -ENOMEM. */
 int r5_bitmap_create(uint64_t member_data_size, const struct r5_superblock *sb,
-		     bool needs_resync, struct r5_member *from, r5_bitmap_write_fn write,
+		     bool needs_resync, struct r5_member *from, r5_meta_write_fn write,
 		     void *write_ctx, struct r5_bitmap **out);
 void r5_bitmap_destroy(struct r5_bitmap *b);
 /* Makes sure the bits for member bytes [start, end) are on disk. */

@@ -17,6 +17,7 @@
  * old array's members never change format under it.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
@@ -64,13 +65,16 @@ enum {
 	OFF_KEY_CHECK = 288,
 	OFF_NR_SPARES = 320,
 	OFF_SPARE_UUIDS = 328,
-	OFF_END = 456,
+	OFF_USEMAP_OFFSET = 456,
+	OFF_USEMAP_SIZE = 464,
+	OFF_USEMAP_UNIT = 472,
+	OFF_END = 480,
 };
 
 _Static_assert(OFF_ROLES + R5_MAX_MEMBERS == OFF_NAME, "roles table size");
 _Static_assert(OFF_NAME + R5_NAME_LEN == OFF_END_V1, "name size");
 _Static_assert(OFF_KEY_CHECK + 32 == OFF_NR_SPARES, "key check size");
-_Static_assert(OFF_SPARE_UUIDS + 16 * R5_MAX_SPARES == OFF_END, "spare table size");
+_Static_assert(OFF_SPARE_UUIDS + 16 * R5_MAX_SPARES == OFF_USEMAP_OFFSET, "spare table size");
 
 /* SHA-256 of bytes 0..4063 into out (32 bytes). 0 or -EIO. */
 static int
@@ -161,6 +165,22 @@ r5_sb_set_checksum(struct r5_superblock *sb, uint32_t csum_alg)
 }
 
 void
+r5_sb_set_usemap(struct r5_superblock *sb)
+{
+	uint64_t unit = R5_USEMAP_UNIT > sb->chunk_size ? R5_USEMAP_UNIT : sb->chunk_size;
+
+	/* whole rows per bit, and few enough bits for the area */
+	unit = (unit + sb->chunk_size - 1) / sb->chunk_size * sb->chunk_size;
+	while ((sb->data_size / unit + 1 + 7) / 8 > R5_USEMAP_MAX)
+		unit *= 2;
+	sb->flags |= R5_SB_FLAG_USEMAP;
+	sb->usemap_offset = R5_USEMAP_OFFSET;
+	sb->usemap_unit = unit;
+	sb->usemap_size = ((sb->data_size + unit - 1) / unit + 7) / 8;
+	sb->usemap_size = (sb->usemap_size + 4095) / 4096 * 4096;
+}
+
+void
 r5_sb_geometry(const struct r5_superblock *sb, struct r5_geometry *g)
 {
 	g->nr_members = sb->nr_members;
@@ -207,6 +227,9 @@ r5_sb_encode(const struct r5_superblock *sb, uint8_t *buf)
 		memcpy(buf + OFF_KEY_CHECK, sb->key_check, 32);
 		r5_put_le32(buf + OFF_NR_SPARES, sb->nr_spares);
 		memcpy(buf + OFF_SPARE_UUIDS, sb->spare_uuid, sizeof(sb->spare_uuid));
+		r5_put_le64(buf + OFF_USEMAP_OFFSET, sb->usemap_offset);
+		r5_put_le64(buf + OFF_USEMAP_SIZE, sb->usemap_size);
+		r5_put_le64(buf + OFF_USEMAP_UNIT, sb->usemap_unit);
 	}
 	if (sb_checksum(buf, buf + SB_CSUM_OFFSET) < 0) {
 		/* Cannot happen with a working libcrypto; leave a checksum that
@@ -235,6 +258,25 @@ static int
 overlaps(uint64_t a, uint64_t as, uint64_t b, uint64_t bs)
 {
 	return as && bs && a < b + bs && b < a + as;
+}
+
+/* The in-use map: the flag says there is one; whole rows per bit, a bit
+ * for every unit of data, in the metadata area clear of the other areas. */
+static bool
+usemap_ok(const struct r5_superblock *sb)
+{
+	if (!(sb->flags & R5_SB_FLAG_USEMAP))
+		return !sb->usemap_offset && !sb->usemap_size && !sb->usemap_unit;
+	if (sb->usemap_size == 0 || sb->usemap_size % 4096 || sb->usemap_offset < 2 * R5_SB_SIZE ||
+	    sb->usemap_offset % 4096 || !area_ok(sb->usemap_offset, sb->usemap_size, sb->data_offset) ||
+	    sb->usemap_unit == 0 || sb->usemap_unit > (1ull << 50) ||
+	    sb->usemap_unit % sb->chunk_size || sb->usemap_unit % 4096)
+		return false;
+	if ((sb->data_size + sb->usemap_unit - 1) / sb->usemap_unit > sb->usemap_size * 8)
+		return false;
+	return !overlaps(sb->usemap_offset, sb->usemap_size, sb->bitmap_offset, sb->bitmap_size) &&
+	       !overlaps(sb->usemap_offset, sb->usemap_size, sb->reserved_offset, sb->reserved_size) &&
+	       !overlaps(sb->usemap_offset, sb->usemap_size, sb->csum_offset, sb->csum_size);
 }
 
 static enum r5_sb_status
@@ -285,6 +327,8 @@ sb_validate(const struct r5_superblock *sb)
 		   overlaps(sb->csum_offset, sb->csum_size, sb->reserved_offset, sb->reserved_size)) {
 		return R5_SB_BAD_FIELD;
 	}
+	if (!usemap_ok(sb))
+		return R5_SB_BAD_FIELD;
 	for (uint32_t i = 0; i < R5_MAX_MEMBERS; i++) {
 		if (i >= sb->nr_members ? sb->roles[i] != R5_ROLE_EMPTY : !known_role(sb->roles[i]))
 			return R5_SB_BAD_FIELD;
@@ -348,6 +392,9 @@ r5_sb_decode(const uint8_t *buf, size_t len, struct r5_superblock *sb)
 		memcpy(sb->key_check, buf + OFF_KEY_CHECK, 32);
 		sb->nr_spares = r5_get_le32(buf + OFF_NR_SPARES);
 		memcpy(sb->spare_uuid, buf + OFF_SPARE_UUIDS, sizeof(sb->spare_uuid));
+		sb->usemap_offset = r5_get_le64(buf + OFF_USEMAP_OFFSET);
+		sb->usemap_size = r5_get_le64(buf + OFF_USEMAP_SIZE);
+		sb->usemap_unit = r5_get_le64(buf + OFF_USEMAP_UNIT);
 	}
 	return sb_validate(sb);
 }

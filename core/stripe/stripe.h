@@ -80,6 +80,11 @@ void r5_cache_set_sync_hooks(struct r5_cache *c, const struct r5_stripe_hooks *h
  * 0 or -ENOMEM. */
 struct r5_ppl;
 int r5_cache_set_ppl(struct r5_cache *c, struct r5_ppl *ppl);
+/* Gives the engine the in-use map (before the workers start; NULL: none):
+ * recovery writes zeros for a row in an unused unit instead of reading the
+ * others (core/metadata/usemap.h). */
+struct r5_usemap;
+void r5_cache_set_usemap(struct r5_cache *c, struct r5_usemap *u);
 /* nr_workers run everything; nr_io_workers only member reads (they block
  * in reads so the workers do not have to). */
 int r5_workers_start(struct r5_cache *c, uint32_t nr_workers, uint32_t nr_io_workers);

@@ -129,11 +129,22 @@ r5_handle_sync(struct stripe_head *sh, uint32_t usable)
 			r5_sync_finish(sh, 0);
 			return 0;
 		}
-		if ((usable & others) != others) {
+		/* A row the in-use map calls unused is zeros on every member
+		 * (usemap.h), so is the new member's page: nothing to read.
+		 * Looked at under sh->lock: a user write marks the map before
+		 * it attaches here, so one planned after this step finds the
+		 * page rebuilt and writes the new member too. */
+		const bool unused = !r5_usemap_in_use(c->usemap, sh->sector * c->strip_size);
+
+		if (unused && !(sh->dev[t].flags & R5_LOCKED)) {
+			memset(sh->dev[t].page, 0, c->strip_size);
+			sh->dev[t].flags |= R5_UPTODATE;
+		}
+		if (!unused && (usable & others) != others) {
 			r5_sync_finish(sh, -EIO); /* a second member is gone */
 			return 0;
 		}
-		if (r5_want_reads(sh, others))
+		if (!unused && r5_want_reads(sh, others))
 			return 0;
 		if (!(sh->dev[t].flags & R5_UPTODATE)) {
 			sh->ops.target = t;

@@ -42,6 +42,12 @@ r5_cache_set_ppl(struct r5_cache *c, struct r5_ppl *ppl)
 	return 0;
 }
 
+void
+r5_cache_set_usemap(struct r5_cache *c, struct r5_usemap *u)
+{
+	c->usemap = u; /* before the workers start: read by them after */
+}
+
 uint32_t
 r5_log_partial_parity(struct stripe_head *sh)
 {

@@ -14,11 +14,13 @@
 #include "raid5fs/log.h"
 #include "raid5fs/util.h"
 #include "sync.h"
+#include "usemap.h"
 
 struct r5_sync {
 	struct r5_cache *cache;     /* the engine that does the work */
 	struct r5_members *members; /* checkpoints, recovery done, durability */
 	struct r5_bitmap *bitmap;   /* which stripes a resync visits */
+	struct r5_usemap *usemap;   /* units no action visits (unused), or NULL */
 	uint64_t total;             /* stripes per member */
 	uint32_t strip;             /* bytes per member per stripe */
 
@@ -105,7 +107,7 @@ sync_stripe_done(void *ctx, uint64_t sector, bool mismatch, int error)
 
 int
 r5_sync_create(struct r5_cache *c, struct r5_members *ms, struct r5_bitmap *bm,
-	       uint64_t member_data_size, struct r5_sync **out)
+	       struct r5_usemap *um, uint64_t member_data_size, struct r5_sync **out)
 {
 	struct r5_sync *s = calloc(1, sizeof(*s));
 	struct r5_stripe_hooks hooks = { .rebuilt = sync_stripe_rebuilt,
@@ -116,6 +118,7 @@ r5_sync_create(struct r5_cache *c, struct r5_members *ms, struct r5_bitmap *bm,
 	s->cache = c;
 	s->members = ms;
 	s->bitmap = bm;
+	s->usemap = um;
 	s->strip = r5_cache_strip_size(c);
 	s->total = member_data_size / s->strip;
 	r5_mutex_init(&s->start_lock);
@@ -200,16 +203,37 @@ sync_throttle(struct r5_sync *s)
 	}
 }
 
-/* Announces member stripes [from, to) to the members the action reads. A
- * resync reads only the bitmap's dirty regions: it is left to the kernel. */
+/* Announces member stripes [from, to) to the members the action reads:
+ * each run of stripes in units in use. A resync reads only the bitmap's
+ * dirty regions: it is left to the kernel. */
 static void
 sync_readahead(struct r5_sync *s, int action, int target, uint64_t from, uint64_t to)
 {
 	if (action == R5_SYNC_RESYNC)
 		return;
-	for (uint32_t i = 0; i < r5_members_count(s->members); i++)
-		if ((int)i != target && r5_members_present(s->members, i))
-			r5_members_willneed(s->members, i, from * s->strip, (to - from) * s->strip);
+	for (uint64_t run = from, st = from; st <= to; st++) {
+		if (st < to && r5_usemap_in_use(s->usemap, st * s->strip))
+			continue;
+		for (uint32_t i = 0; i < r5_members_count(s->members) && st > run; i++)
+			if ((int)i != target && r5_members_present(s->members, i))
+				r5_members_willneed(s->members, i, run * s->strip,
+						    (st - run) * s->strip);
+		run = st + 1;
+	}
+}
+
+/* Does the action visit this stripe? A resync only the bitmap's dirty
+ * regions; resync, check and repair no unused unit (zeros everywhere,
+ * usemap.h). A recovery visits all: the engine writes an unused row's
+ * zeros to the new member without reading (stripe_handle.c). */
+static bool
+sync_visits(struct r5_sync *s, int action, uint64_t stripe)
+{
+	if (action == R5_SYNC_RECOVER)
+		return true;
+	if (action == R5_SYNC_RESYNC && !r5_bitmap_resync_pending(s->bitmap, stripe * s->strip))
+		return false;
+	return r5_usemap_in_use(s->usemap, stripe * s->strip);
 }
 
 /* Stores a recovery or resync checkpoint (bytes of member data), after
@@ -260,7 +284,7 @@ resync_todo(struct r5_sync *s, uint64_t from)
 	uint64_t n = 0;
 
 	for (uint64_t st = from; st < s->total; st++)
-		n += r5_bitmap_resync_pending(s->bitmap, st * s->strip);
+		n += sync_visits(s, R5_SYNC_RESYNC, st);
 	return n;
 }
 
@@ -299,8 +323,7 @@ sync_pass(struct r5_sync *s, int action, int target, uint64_t *basep)
 			sync_readahead(s, action, target, from, ra_until);
 		}
 		for (uint32_t i = 0; i < width; i++)
-			if (action != R5_SYNC_RESYNC ||
-			    r5_bitmap_resync_pending(s->bitmap, (base + i) * s->strip))
+			if (sync_visits(s, action, base + i))
 				sectors[nflag++] = base + i;
 		r5_mutex_lock(&s->lock);
 		if (s->stop_requested) {

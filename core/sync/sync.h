@@ -38,6 +38,7 @@
 
 struct r5_members;
 struct r5_bitmap;
+struct r5_usemap;
 struct r5_sync;
 
 #define R5_SYNC_WINDOW 256
@@ -66,7 +67,7 @@ struct r5_sync_status {
 
 /* Sync for the cache's stripes; registers the engine hooks. */
 int r5_sync_create(struct r5_cache *c, struct r5_members *ms, struct r5_bitmap *bm,
-		   uint64_t member_data_size, struct r5_sync **out);
+		   struct r5_usemap *um, uint64_t member_data_size, struct r5_sync **out);
 /* Stops a running action first. NULL is fine. */
 void r5_sync_destroy(struct r5_sync *s);
 /* Starts action (RECOVER of slot target, or RESYNC, from stripe `from`:

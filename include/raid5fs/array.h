@@ -72,6 +72,12 @@ int r5_array_start(struct r5_array *a);
 ssize_t r5_array_read(struct r5_array *a, void *buf, size_t len, uint64_t off);
 ssize_t r5_array_write(struct r5_array *a, const void *buf, size_t len, uint64_t off);
 
+/* Zeros [off, off+len) of the image (a discard; bounds as for a write,
+ * but past the end there is nothing to do). Rows that then hold only
+ * zeros stop counting as in use: they read as zeros without touching the
+ * members and a rebuild skips them. 0 or -errno. */
+int r5_array_discard(struct r5_array *a, uint64_t off, uint64_t len);
+
 /* Writes back every stripe dirty at the time of the call and fdatasyncs the
  * members. Returns -EIO if any of that data could not be stored. */
 int r5_array_flush(struct r5_array *a);

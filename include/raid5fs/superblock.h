@@ -5,7 +5,10 @@
  *   offset      size      what
  *   0           4 KiB     superblock copy 0
  *   4 KiB       4 KiB     superblock copy 1
- *   8 KiB       56 KiB    unused (zero)
+ *   8 KiB       56 KiB    the in-use map (usemap.h in core/metadata: one
+ *                         bit per usemap_unit of member data, set when the
+ *                         rows there may hold data); zero and unused in
+ *                         arrays made before it (no R5_SB_FLAG_USEMAP)
  *   64 KiB      960 KiB   write-intent bitmap (one bit per region)
  *   1 MiB       R         reserved: the partial parity log (ppl.h);
  *                         R = reserved_size, see below
@@ -49,7 +52,10 @@
  *   320  u32 nr_spares (0..R5_MAX_SPARES; flag R5_SB_FLAG_SPARES set
  *        exactly when it is not 0)   324 u32 zero
  *   328  u8[16] member uuid of each spare, R5_MAX_SPARES of them (unused: zero)
- *   456 .. 4063 zero
+ *   456  u64 usemap_offset  464 u64 usemap_size  472 u64 usemap_unit
+ *        (flag R5_SB_FLAG_USEMAP set exactly when usemap_size is not 0;
+ *        all three zero without it)
+ *   480 .. 4063 zero
  *   4064 u8[32] SHA-256 of bytes 0..4063
  *
  * Versions: 2 is written by create; 1 (before per-block checksums) is
@@ -81,6 +87,13 @@
 #define R5_CSUM_OFFSET R5_DATA_OFFSET
 #define R5_CSUM_ALIGN (64u * 1024)
 #define R5_DEFAULT_BITMAP_REGION (64ull * 1024 * 1024)
+#define R5_USEMAP_OFFSET (8u * 1024)
+#define R5_USEMAP_MAX (56u * 1024)
+/* Member bytes per bit of the in-use map: a write into a unit the map
+ * calls unused first stores its bit on every member (one synced write),
+ * so a small unit costs a fresh array's first fill; a large one makes a
+ * rebuild copy more of what was never written. */
+#define R5_USEMAP_UNIT (4ull * 1024 * 1024)
 #define R5_NAME_LEN 64
 
 /* "all done" value of resync_offset / recovery_offset */
@@ -95,7 +108,12 @@
  * A build without spares refuses such a superblock (unknown flag) rather
  * than lose them. */
 #define R5_SB_FLAG_SPARES 2u
-#define R5_SB_FLAGS_KNOWN (R5_SB_FLAG_PPL | R5_SB_FLAG_SPARES)
+/* The array keeps the in-use map (usemap_*): rows it calls unused read
+ * as zeros and are skipped by recovery, resync and check. A build without
+ * the map refuses such a superblock (unknown flag): writing rows without
+ * marking them would make their data read as zeros later. */
+#define R5_SB_FLAG_USEMAP 4u
+#define R5_SB_FLAGS_KNOWN (R5_SB_FLAG_PPL | R5_SB_FLAG_SPARES | R5_SB_FLAG_USEMAP)
 #define R5_MAX_SPARES 8
 /* role of a spare's own superblock: it stands by, in no slot */
 #define R5_SB_ROLE_SPARE 0xffffffffu
@@ -136,6 +154,7 @@ struct r5_superblock {
 	uint8_t key_check[32];         /* hmac-sha256's key check value */
 	uint32_t nr_spares;            /* hot spares of the array (version 2) */
 	uint8_t spare_uuid[R5_MAX_SPARES][16]; /* their member uuids */
+	uint64_t usemap_offset, usemap_size, usemap_unit; /* the in-use map; 0 without */
 };
 
 enum r5_sb_status {
@@ -156,6 +175,10 @@ void r5_sb_init(struct r5_superblock *sb, const uint8_t array_uuid[16],
 /* Gives a new member's superblock a checksum table for csum_alg sized for
  * its data (csum_offset, csum_size, data_offset). */
 void r5_sb_set_checksum(struct r5_superblock *sb, uint32_t csum_alg);
+
+/* Gives a new member's superblock the in-use map (everything unused: a
+ * new member's data area reads as zeros). */
+void r5_sb_set_usemap(struct r5_superblock *sb);
 
 /* The reserved area (the parity log) of a new member with
  * member_data_size bytes of data (see the layout above). */

@@ -1,6 +1,7 @@
 #!/bin/bash
-# t_discard: discards of the image give member space back (issue 11, item
-# 3, first step: zeros written as holes; no map of unused rows yet).
+# t_discard: discards of the image give member space back, and the in-use
+# map (core/metadata/usemap.h) lets reads and a rebuild skip what is unused
+# (issue 11, item 3).
 #
 #  1. fallocate on the image: --punch-hole and --zero-range, aligned and
 #     not, read back as zeros exactly there and leave every other byte as
@@ -12,6 +13,9 @@
 #     file kept reads back identical, check 0; a member rebuilt onto a new
 #     file takes no more disk than the others (holes where the rows hold
 #     zeros); every assembly with one member missing reads the same image.
+#  3. the in-use map: whole units discarded are released (status in_use),
+#     reading them touches no member, and the rebuild above read from the
+#     survivors only the units in use (without the map it reads them whole).
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/integration/lib_faults.sh
@@ -30,7 +34,7 @@ size=$(size_of "$img")
 # ---- 1. fallocate on the image ------------------------------------------------
 r5_pattern fill "$img" 9500 >&2 || fail "fill failed"
 to 120 cp --sparse=never "$img" "$W/ref.img" || fail "copy of the image failed"
-for op in "-p -o 1M -l 3M" "-p -o 1000 -l 70000" "-z -o 40M -l 17M" "-z -o 12345 -l 1" "-p -o $((size - 8192)) -l 1M"; do
+for op in "-p -o 72M -l 30M" "-p -o 1M -l 3M" "-p -o 1000 -l 70000" "-z -o 40M -l 17M" "-z -o 12345 -l 1" "-p -o $((size - 8192)) -l 1M"; do
 	# shellcheck disable=SC2086 # the options are words
 	to 60 fallocate $op "$img" || fail "fallocate $op on the image failed"
 	# shellcheck disable=SC2086
@@ -42,6 +46,15 @@ fallocate -o 0 -l $((size + MB)) "$img" 2>"$W/err" || rc=$?
 [[ $rc -ne 0 && $(size_of "$img") -eq $size ]] || fail "growing the image was not refused (exit $rc)"
 check_clean "$mnt"
 log "fallocate: punch and zero ranges read as zeros, the rest unchanged; growing refused"
+# [72M, 102M) covers units [72M, 84M) and [84M, 96M) whole (12 MiB of image each)
+released=$(jq '.in_use.units_released' "$mnt/.raid5fs/status.json")
+((released >= 2)) || fail "the discards released $released units of the in-use map (2 expected)"
+member_reads() { jq '[.members[].read_bytes] | add' "$mnt/.raid5fs/status.json"; }
+before=$(member_reads)
+cmp <(to 60 dd if="$img" bs=1M skip=72 count=24 iflag=direct status=none) <(head -c 24M /dev/zero) ||
+	fail "released units do not read as zeros"
+after=$(member_reads)
+((after == before)) || fail "reading released units read $((after - before)) bytes from the members"
 
 # ---- 2. ext4, fstrim ---------------------------------------------------------------
 member_kib() { du -k "${MEMBERS[@]}" | awk '{ s += $1 } END { print s }'; }
@@ -69,9 +82,18 @@ fs_umount "$W/fs"
 loop_detach "$loop"
 check_clean "$mnt"
 sha256sum "$img" | cut -d' ' -f1 >"$W/image.sum"
-# a rebuild of a mostly empty member writes the rows in use, holes elsewhere
+in_use=$(jq '.in_use.bytes_in_use' "$mnt/.raid5fs/status.json")
+log "in use: $in_use bytes of $((128 * MB)) per member"
+# keep (40 MiB of image) and ext4's metadata, spread over its block groups
+((in_use <= 96 * MB)) || fail "$in_use bytes per member in use after rm and fstrim"
+# a rebuild of a mostly empty member writes the rows in use, holes elsewhere,
+# and reads from the survivors only the rows in use
 r5 fail "$mnt" 1 >&2 || fail "raid5fs fail 1 failed"
+before=$(member_reads)
 r5 replace --wait "$mnt" 1 "$W/disks/new1" >&2 || fail "replace --wait failed"
+read_bytes=$(($(member_reads) - before))
+log "the rebuild read $read_bytes bytes from the 3 survivors ($in_use in use on each)"
+((read_bytes <= 3 * in_use + 3 * MB)) || fail "the rebuild read $read_bytes bytes from the survivors"
 MEMBERS[1]=$W/disks/new1
 others=$(du -k "${MEMBERS[0]}" | cut -f1)
 new=$(du -k "$W/disks/new1" | cut -f1)

@@ -170,6 +170,7 @@
 #include "ppl.h"
 #include "raid5fs/layout.h"
 #include "stripe.h"
+#include "usemap.h"
 
 #define R5_NR_PARTITIONS 8
 #define R5_SECTOR 512u /* granularity of overwrite tracking */
@@ -331,6 +332,7 @@ struct r5_cache {
 	struct r5_members *members;    /* the member set (below): I/O, slot states, failing */
 	struct r5_bitmap *bitmap;      /* regions whose parity awaits resync */
 	struct r5_ppl *ppl;            /* the partial parity log, or NULL; set before workers */
+	struct r5_usemap *usemap;      /* units that may hold data, or NULL; set before workers */
 	uint8_t *pp_pages;             /* every stripe's sh->pp, one allocation */
 	struct r5_geometry geo;        /* copy of the array's geometry */
 	struct r5_stripe_hooks hooks;  /* sync layer above; set before workers start */

@@ -422,7 +422,7 @@ Test(assemble, dirty_and_degraded_after_a_logged_run)
 
 		load_sb(t.path[s], &sb);
 		sb.state = R5_STATE_ACTIVE;
-		sb.flags = R5_SB_FLAG_PPL;
+		sb.flags |= R5_SB_FLAG_PPL;
 		store_sb(t.path[s], &sb);
 	}
 	cr_assert_eq(assemble(0x7, false, err, sizeof(err)), 0, "%s", err);

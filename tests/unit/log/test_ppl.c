@@ -177,7 +177,7 @@ mark_crashed(struct crash_row *c, bool logged)
 		cr_assert_eq(r5_member_open_file(&m, c->t.path[s], 0), 0);
 		cr_assert_eq(r5_sb_load(&m, &sb), R5_SB_OK);
 		sb.state = R5_STATE_ACTIVE;
-		sb.flags = logged ? R5_SB_FLAG_PPL : 0;
+		sb.flags = (sb.flags & ~R5_SB_FLAG_PPL) | (logged ? R5_SB_FLAG_PPL : 0);
 		cr_assert_eq(r5_sb_store(&m, &sb), 0);
 		r5_member_close(&m);
 	}

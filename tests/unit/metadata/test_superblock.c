@@ -388,6 +388,7 @@ Test(sb, bad_fields_with_valid_checksum)
 	cr_assert_eq(decode_edited(ed_dsize, (1ull << 30) + 4096), R5_SB_BAD_FIELD);
 	cr_assert_eq(decode_edited(ed_state, 2), R5_SB_BAD_FIELD);
 	cr_assert_eq(decode_edited(ed_flags, 2), R5_SB_BAD_FIELD); /* not a flag we know */
+	cr_assert_eq(decode_edited(ed_flags, 8), R5_SB_BAD_FIELD); /* the next flag: unknown */
 	cr_assert_eq(decode_edited(ed_flags, R5_SB_FLAG_PPL), R5_SB_OK);
 	cr_assert_eq(decode_edited(ed_roles, (5u << 8) | R5_ROLE_IN_SYNC), R5_SB_BAD_FIELD);
 	cr_assert_eq(decode_edited(ed_roles, (31u << 8) | R5_ROLE_SPARE), R5_SB_BAD_FIELD);
@@ -1090,4 +1091,65 @@ Test(sb, spares_table_and_spare_role)
 	cr_assert_eq(decode_edited(ed_spare_tail, 0), R5_SB_OK);
 	cr_assert_eq(decode_edited(ed_spare_tail, 1), R5_SB_BAD_FIELD);    /* past the end */
 	cr_assert_eq(decode_edited(ed_spare_tail, R5_MAX_SPARES - 1), R5_SB_BAD_FIELD);
+}
+
+/* The in-use map (core/metadata/usemap.h): a new member's is sized from
+ * its data, sits at 8 KiB and round-trips at bytes 456..479; its fields
+ * go with its flag, and one that is out of place or not whole rows is
+ * refused. */
+static void
+ed_usemap(uint8_t *b, uint64_t v)
+{
+	uint64_t off = R5_USEMAP_OFFSET, size = 4096, unit = 4ull << 20;
+	uint32_t flags = rd32(b + 108) | R5_SB_FLAG_USEMAP;
+
+	switch (v) {
+	case 1: flags &= ~R5_SB_FLAG_USEMAP; break; /* fields without the flag */
+	case 2: size = 0; break;                    /* the flag without a map */
+	case 3: unit = 65536 + 4096; break;         /* not whole rows (64 KiB chunks) */
+	case 4: unit = 0; break;
+	case 5: off = 4096; break;                  /* over superblock copy 1 */
+	case 6: size = 60 * 1024; break;            /* runs into the bitmap at 64 KiB */
+	case 7: off = 8192 + 512; break;            /* not page aligned */
+	case 8: unit = 1ull << 51; break;           /* absurd */
+	default: break;
+	}
+	wr32(b + 108, flags);
+	wr64(b + 456, off);
+	wr64(b + 464, size);
+	wr64(b + 472, unit);
+}
+
+Test(sb, usemap_fields)
+{
+	struct r5_superblock a, b;
+	uint8_t buf[R5_SB_SIZE];
+
+	full_sb(&a);
+	cr_assert_eq(a.flags & R5_SB_FLAG_USEMAP, 0, "r5_sb_init gives no map");
+	r5_sb_set_usemap(&a);
+	cr_assert(a.flags & R5_SB_FLAG_USEMAP);
+	cr_assert_eq(a.usemap_offset, R5_USEMAP_OFFSET);
+	cr_assert_eq(a.usemap_unit, R5_USEMAP_UNIT);
+	cr_assert_eq(a.usemap_size, 4096); /* 256 bits, one page */
+	r5_sb_encode(&a, buf);
+	cr_assert_eq(rd64(buf + 456), R5_USEMAP_OFFSET);
+	cr_assert_eq(rd64(buf + 464), 4096);
+	cr_assert_eq(rd64(buf + 472), R5_USEMAP_UNIT);
+	cr_assert_eq(r5_sb_decode(buf, sizeof(buf), &b), R5_SB_OK);
+	cr_assert_eq(b.usemap_offset, a.usemap_offset);
+	cr_assert_eq(b.usemap_size, a.usemap_size);
+	cr_assert_eq(b.usemap_unit, a.usemap_unit);
+
+	/* a huge member: bigger units, so the bits fit the 56 KiB area */
+	a.data_size = 1ull << 50;
+	r5_sb_set_usemap(&a);
+	cr_assert_leq(a.usemap_size, R5_USEMAP_MAX);
+	cr_assert_geq(a.usemap_size * 8 * a.usemap_unit, a.data_size);
+	cr_assert_eq(a.usemap_unit % a.chunk_size, 0);
+
+	cr_assert_eq(decode_edited(ed_usemap, 0), R5_SB_OK);
+	for (uint64_t v = 1; v <= 8; v++)
+		cr_assert_eq(decode_edited(ed_usemap, v), R5_SB_BAD_FIELD, "edit %llu",
+			     (unsigned long long)v);
 }
