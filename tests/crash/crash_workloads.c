@@ -31,7 +31,7 @@ static const char *const op_name[] = { "rmw", "one", "rcw", "full", "twice", "sa
 				       "", "syncfull" };
 
 static const char *const wl_name[] = { "single", "mixed", "concurrent", "degraded", "resync",
-				       "rebuild" };
+				       "rebuild", "discard" };
 
 const char *
 cs_workload_name(enum workload w)
@@ -113,10 +113,20 @@ add_version(struct expect *e, uint64_t b)
 	memcpy(e->ver[b] + (size_t)e->nver[b]++ * BLK, e->cur + b * BLK, BLK);
 }
 
+void
+cs_expect_write(struct run *r, const uint8_t *buf, size_t len, uint64_t off)
+{
+	pthread_mutex_lock(&r->e.lock);
+	memcpy(r->e.cur + off, buf, len);
+	for (uint64_t b = off / BLK; b <= (off + len - 1) / BLK; b++)
+		add_version(&r->e, b);
+	pthread_mutex_unlock(&r->e.lock);
+}
+
 /* Writes len seeded bytes at off; every block it touches may now read as
  * its new content too (as any other version written since the fsync). */
-static void
-wl_write(struct run *r, struct r5_array *a, uint64_t off, size_t len, uint64_t *s)
+void
+cs_write(struct run *r, struct r5_array *a, uint64_t off, size_t len, uint64_t *s)
 {
 	uint8_t *buf = malloc(len);
 
@@ -124,19 +134,15 @@ wl_write(struct run *r, struct r5_array *a, uint64_t off, size_t len, uint64_t *
 		cs_die("out of memory", NULL);
 	for (size_t i = 0; i < len; i++)
 		buf[i] = (uint8_t)cs_rnd(s);
-	pthread_mutex_lock(&r->e.lock);
-	memcpy(r->e.cur + off, buf, len);
-	for (uint64_t b = off / BLK; b <= (off + len - 1) / BLK; b++)
-		add_version(&r->e, b);
-	pthread_mutex_unlock(&r->e.lock);
+	cs_expect_write(r, buf, len, off);
 	if (r5_array_write(a, buf, len, off) != (ssize_t)len)
 		cs_die("writing", NULL);
 	free(buf);
 }
 
 /* fsync: everything written so far is what must come back. */
-static void
-wl_flush(struct run *r, struct r5_array *a)
+void
+cs_flush(struct run *r, struct r5_array *a)
 {
 	if (r5_array_flush(a) < 0)
 		cs_die("flushing", NULL);
@@ -160,7 +166,7 @@ cs_fill(struct run *r, struct r5_array *a, uint64_t *s)
 		r->e.cur[i] = (uint8_t)cs_rnd(s);
 	if (r5_array_write(a, r->e.cur, r->isize, 0) != (ssize_t)r->isize)
 		cs_die("writing the fsynced data", NULL);
-	wl_flush(r, a);
+	cs_flush(r, a);
 }
 
 void
@@ -228,32 +234,32 @@ cs_do_op(struct run *r, struct r5_array *a, enum cs_op op, uint64_t row, uint64_
 
 	switch (op) {
 	case OP_RMW:
-		wl_write(r, a, b1 + cs_rnd(s) % (BLK / KB) * KB, KB, s);
+		cs_write(r, a, b1 + cs_rnd(s) % (BLK / KB) * KB, KB, s);
 		break;
 	case OP_ONE:
-		wl_write(r, a, b1, BLK, s);
+		cs_write(r, a, b1, BLK, s);
 		break;
 	case OP_RCW:
-		wl_write(r, a, b1, BLK, s);
-		wl_write(r, a, b2, BLK, s);
+		cs_write(r, a, b1, BLK, s);
+		cs_write(r, a, b2, BLK, s);
 		break;
 	case OP_FULL:
-		wl_write(r, a, base, ROW_BYTES, s);
+		cs_write(r, a, base, ROW_BYTES, s);
 		break;
 	case OP_TWICE:
 	case OP_SAME:
 	case OP_PARTFULL:
-		wl_write(r, a, b1, BLK, s);
+		cs_write(r, a, b1, BLK, s);
 		cs_writeback(a);
 		if (op == OP_PARTFULL)
-			wl_write(r, a, base, ROW_BYTES, s);
+			cs_write(r, a, base, ROW_BYTES, s);
 		else
-			wl_write(r, a, op == OP_TWICE ? b2 : b1, BLK, s);
+			cs_write(r, a, op == OP_TWICE ? b2 : b1, BLK, s);
 		break;
 	case OP_SYNCFULL:
-		wl_write(r, a, b1, BLK, s);
-		wl_flush(r, a);
-		wl_write(r, a, base, ROW_BYTES, s);
+		cs_write(r, a, b1, BLK, s);
+		cs_flush(r, a);
+		cs_write(r, a, base, ROW_BYTES, s);
 		break;
 	case OP_NR:
 		break;
@@ -296,7 +302,7 @@ wl_single(struct run *r)
 	for (unsigned k = 0; k < r->o.writes && k < NROWS; k++) {
 		uint64_t row = cs_pick_row(used, 0, NROWS, &s);
 
-		wl_write(r, a, row * ROW_BYTES + cs_rnd(&s) % (ROW_BYTES / BLK) * BLK, BLK, &s);
+		cs_write(r, a, row * ROW_BYTES + cs_rnd(&s) % (ROW_BYTES / BLK) * BLK, BLK, &s);
 	}
 	cs_writeback(a);
 	cs_crash(r, a);
@@ -447,6 +453,9 @@ cs_record(struct run *r)
 		break;
 	case WL_REBUILD:
 		cs_wl_rebuild(r);
+		break;
+	case WL_DISCARD:
+		cs_wl_discard(r);
 		break;
 	}
 	r->t_record = cs_now() - t0;

@@ -22,7 +22,7 @@
 #define ROW_BYTES ((uint64_t)(N - 1) * CHUNK) /* image bytes of one chunk row */
 #define NROWS (MSIZE / CHUNK)
 
-enum workload { WL_SINGLE, WL_MIXED, WL_CONCURRENT, WL_DEGRADED, WL_RESYNC, WL_REBUILD };
+enum workload { WL_SINGLE, WL_MIXED, WL_CONCURRENT, WL_DEGRADED, WL_RESYNC, WL_REBUILD, WL_DISCARD };
 
 struct opts {
 	uint64_t seed;
@@ -121,6 +121,12 @@ struct r5_array *cs_open(struct run *r, uint32_t use, const struct r5_engine_opt
 void cs_wrap(struct run *r, struct r5_array *a, uint32_t slot);
 /* The image, seeded from *s, written and flushed: what must come back. */
 void cs_fill(struct run *r, struct r5_array *a, uint64_t *s);
+/* The image bytes [off, off+len) may read as buf from now on (a write). */
+void cs_expect_write(struct run *r, const uint8_t *buf, size_t len, uint64_t off);
+/* Writes len seeded bytes at off (and expects them). */
+void cs_write(struct run *r, struct r5_array *a, uint64_t off, size_t len, uint64_t *s);
+/* fsync: everything written so far is what must come back. */
+void cs_flush(struct run *r, struct r5_array *a);
 /* Writes back the stripe cache to the members, without syncing them. */
 void cs_writeback(struct r5_array *a);
 /* The power goes out: the crash log frozen, the array stopped, the pieces
@@ -137,6 +143,9 @@ void cs_do_ops(struct run *r, struct r5_array *a, unsigned k, bool syncfull_firs
 /* crash_sync.c: the workloads with a resync or a recovery at the crash */
 void cs_wl_resync(struct run *r);
 void cs_wl_rebuild(struct run *r);
+
+/* crash_discard.c: discards and writes around the in-use map */
+void cs_wl_discard(struct run *r);
 
 /* crash_state.c */
 void cs_expect_init(struct expect *e, uint64_t isize);

@@ -24,6 +24,9 @@
  *   rebuild     a member replaced and rebuilt slowly; writes below the
  *               rebuild's stored checkpoint, between it and its progress,
  *               and above
+ *   discard     units of the in-use map discarded whole and in parts
+ *               (released), written into again, discarded in part
+ *               (crash_discard.c)
  * all written back to the members but not synced; then the power goes out.
  * The runs with threads or a sync are not exactly repeatable: the pieces,
  * and so what a state number means, may differ from run to run.
@@ -168,7 +171,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-		"usage: r5_crashsim [--workload single|mixed|concurrent|degraded|resync|rebuild]\n"
+		"usage: r5_crashsim [--workload single|mixed|concurrent|degraded|resync|rebuild|discard]\n"
 		"         [--seed S] [--writes K] [--exhaustive BITS] [--states M]\n"
 		"         [--policy ppl|bitmap] [--expect-hole] [--state I] [--missing -1|SLOT]\n"
 		"         [--jobs J] [--keep] [--verbose] [--verify-restore]\n");
