@@ -102,6 +102,20 @@ log "rebuilt member: $new KiB on disk (member 0: $others KiB; each is $((128 * 1
 [[ $(sha256sum "$img" | cut -d' ' -f1) == "$(cat "$W/image.sum")" ]] || fail "the image differs after the rebuild"
 check_clean "$mnt"
 umount_array "$mnt"
+# the rule, from the bytes (tests/tools/r5_offline): unused units are zeros
+r5_offline verify-usemap "${MEMBERS[@]}" >&2 || fail "an unused unit holds data (r5_offline verify-usemap)"
+# ... which the offline check can see fail: a byte put into an unused unit
+# (the last one: ext4 keeps nothing there after fstrim)
+last_unit=$((128 * MB - 4 * MB))
+data_off=$(r5_offline info "${MEMBERS[0]}" | sed -n 's/^member .* data_offset=\([0-9]*\) .*/\1/p')
+[[ -n $data_off ]] || fail "r5_offline info shows no data_offset"
+cp "${MEMBERS[2]}" "$W/m2.saved"
+printf 'x' | dd of="${MEMBERS[2]}" bs=1 seek=$((data_off + last_unit + 12345)) conv=notrunc status=none
+if r5_offline verify-usemap "${MEMBERS[@]}" >"$W/vu.out" 2>&1; then
+	cat "$W/vu.out" >&2
+	fail "verify-usemap did not see a byte in an unused unit (is the last unit in use?)"
+fi
+mv "$W/m2.saved" "${MEMBERS[2]}"
 for ((s = 0; s < 4; s++)); do
 	members_except "$s"
 	mount_paths "$W/mnt$s" "$W/mount.err" "${SUBSET[@]}"

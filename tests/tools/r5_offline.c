@@ -19,6 +19,9 @@
  *                                             given against its entry in the
  *                                             member's checksum table (format
  *                                             version 2, include/raid5fs/checksum.h)
+ *   r5_offline verify-usemap MEMBER...        every unit the in-use map (of the
+ *                                             first member given) calls unused
+ *                                             holds zeros on every member given
  *   r5_offline selftest                       the built-in self-checks, said aloud
  *
  * Global option (before the subcommand): --no-checksum skips the SHA-256
@@ -57,6 +60,7 @@
 #define MIN_MEMBERS 3u
 #define MIN_CHUNK 4096u
 #define MAX_CHUNK (1024u * 1024u)
+#define SB_FLAG_USEMAP 4u /* the in-use map's fields are at 456, 464, 472 */
 
 /* ---- constants copied from the documented format (checksum.h) ---- */
 #define CS_BLOCK 4096u          /* data bytes per entry */
@@ -117,6 +121,7 @@ struct sb {
 	uint32_t csum_alg;
 	uint64_t csum_offset, csum_size;
 	uint8_t key_check[32];
+	uint64_t usemap_offset, usemap_size, usemap_unit; /* flag SB_FLAG_USEMAP */
 };
 
 struct member {
@@ -181,11 +186,15 @@ sb_decode(const uint8_t *b, struct sb *sb)
 	sb->csum_alg = 0;
 	sb->csum_offset = sb->csum_size = 0;
 	memset(sb->key_check, 0, 32);
+	sb->usemap_offset = sb->usemap_size = sb->usemap_unit = 0;
 	if (sb->version >= 2) {
 		sb->csum_alg = get32(b + 264);
 		sb->csum_offset = get64(b + 272);
 		sb->csum_size = get64(b + 280);
 		memcpy(sb->key_check, b + 288, 32);
+		sb->usemap_offset = get64(b + 456);
+		sb->usemap_size = get64(b + 464);
+		sb->usemap_unit = get64(b + 472);
 	}
 
 	if (sb->nr_members < MIN_MEMBERS || sb->nr_members > MAX_MEMBERS)
@@ -210,6 +219,12 @@ sb_decode(const uint8_t *b, struct sb *sb)
 	     sb->csum_offset > sb->data_offset || sb->csum_size > sb->data_offset - sb->csum_offset ||
 	     sb->csum_size / CS_PAGE < table_pages(sb->csum_alg, sb->data_size)))
 		return "bad checksum table offset or size";
+	if ((sb->flags & SB_FLAG_USEMAP) &&
+	    (sb->usemap_unit == 0 || sb->usemap_unit % sb->chunk_size ||
+	     sb->usemap_offset < 2 * SB_SIZE || sb->usemap_offset > sb->data_offset ||
+	     sb->usemap_size > sb->data_offset - sb->usemap_offset ||
+	     (sb->data_size + sb->usemap_unit - 1) / sb->usemap_unit > sb->usemap_size * 8))
+		return "bad in-use map fields";
 	return NULL;
 }
 
@@ -440,11 +455,13 @@ cmd_info(struct array *a)
 		printf("member path=%s slot=%u copy=%d generation=%" PRIu64 " events=%" PRIu64
 		       " state=%s flags=%u resync_offset=%s recovery_offset=%s"
 		       " array_uuid=%s member_uuid=%s name=%s roles=%s"
-		       " csum=%s csum_offset=%" PRIu64 " csum_size=%" PRIu64 " version=%u\n",
+		       " csum=%s csum_offset=%" PRIu64 " csum_size=%" PRIu64 " data_offset=%" PRIu64
+		       " usemap_unit=%" PRIu64 " version=%u\n",
 		       m->path, m->sb.role, m->copy, m->sb.generation, m->sb.events,
 		       m->sb.state == 0 ? "clean" : m->sb.state == 1 ? "active" : "unknown",
 		       m->sb.flags, rs, rc, au, mu, m->sb.name[0] ? m->sb.name : "-", roles,
-		       csum_names[m->sb.csum_alg], m->sb.csum_offset, m->sb.csum_size, m->sb.version);
+		       csum_names[m->sb.csum_alg], m->sb.csum_offset, m->sb.csum_size,
+		       m->sb.data_offset, m->sb.usemap_unit, m->sb.version);
 	}
 	return 0;
 }
@@ -737,6 +754,63 @@ self_test(void)
 			}
 }
 
+/* verify-usemap: superblock.h's rule for the in-use map, checked from
+ * the bytes: a unit whose bit is clear holds zeros in the data area of
+ * every member given. Returns 1 when one does not. */
+static int
+cmd_verify_usemap(struct array *a)
+{
+	const struct member *first = &a->members[0];
+	const struct sb *sb = &first->sb;
+	uint64_t units, unused = 0, bad = 0;
+	uint8_t *map, *buf;
+
+	if (!(sb->flags & SB_FLAG_USEMAP)) {
+		printf("no in-use map (an array made before it)\n");
+		return 0;
+	}
+	units = (sb->data_size + sb->usemap_unit - 1) / sb->usemap_unit;
+	map = malloc(sb->usemap_size);
+	buf = malloc(65536);
+	if (!map || !buf)
+		die("out of memory");
+	if (pread(first->fd, map, sb->usemap_size, (off_t)sb->usemap_offset) != (ssize_t)sb->usemap_size)
+		die("%s: cannot read the in-use map", first->path);
+	for (uint64_t u = 0; u < units; u++) {
+		uint64_t start = u * sb->usemap_unit, end = start + sb->usemap_unit;
+
+		if (map[u / 8] & (1u << (u % 8)))
+			continue;
+		unused++;
+		if (end > sb->data_size)
+			end = sb->data_size;
+		for (int k = 0; k < a->nr_given; k++) {
+			const struct member *m = &a->members[k];
+			int nonzero = 0;
+
+			for (uint64_t off = start; off < end && !nonzero; off += 65536) {
+				size_t len = end - off < 65536 ? (size_t)(end - off) : 65536;
+
+				if (pread(m->fd, buf, len, (off_t)(m->sb.data_offset + off)) != (ssize_t)len)
+					die("%s: short read at data offset %" PRIu64, m->path, off);
+				for (size_t i = 0; i < len && !nonzero; i++)
+					nonzero = buf[i] != 0;
+			}
+			if (nonzero) {
+				if (!bad)
+					printf("unit %" PRIu64 " (data offset %" PRIu64 ") is unused but "
+					       "%s holds data there\n", u, start, m->path);
+				bad++;
+			}
+		}
+	}
+	printf("in-use map: %" PRIu64 " of %" PRIu64 " units unused, %" PRIu64
+	       " member units there not zero\n", unused, units, bad);
+	free(map);
+	free(buf);
+	return bad ? 1 : 0;
+}
+
 static void
 usage(void)
 {
@@ -744,7 +818,8 @@ usage(void)
 		"usage: r5_offline [--no-checksum] info MEMBER...\n"
 		"       r5_offline [--no-checksum] verify-parity MEMBER...\n"
 		"       r5_offline [--no-checksum] image [--missing SLOT] OUT MEMBER...\n"
-		"       r5_offline [--no-checksum] verify-checksums [--key-file FILE] MEMBER...\n");
+		"       r5_offline [--no-checksum] verify-checksums [--key-file FILE] MEMBER...\n"
+		"       r5_offline [--no-checksum] verify-usemap MEMBER...\n");
 	exit(2);
 }
 
@@ -770,6 +845,10 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "verify-parity") == 0) {
 		array_assemble(&a, argv + i, argc - i);
 		return cmd_verify_parity(&a);
+	}
+	if (strcmp(cmd, "verify-usemap") == 0) {
+		array_assemble(&a, argv + i, argc - i);
+		return cmd_verify_usemap(&a);
 	}
 	if (strcmp(cmd, "verify-checksums") == 0) {
 		const char *key_file = NULL;
