@@ -205,11 +205,14 @@ r5_members_write_meta(void *arg, uint64_t off, const void *buf, size_t len)
 		struct r5_slot *sl = &ms->slot[s];
 		int err;
 
+		struct iovec iov = { (void *)(uintptr_t)buf, len };
+
 		if (!r5_members_present(ms, s))
 			continue;
-		err = r5_member_write(&sl->member, buf, len, off);
-		if (!err)
-			err = r5_member_sync(&sl->member);
+		/* durable by itself (RWF_DSYNC: that range only), not an
+		 * fdatasync that would also wait for the member's dirty data:
+		 * a fresh array's first fill stores a map bit every few MiB */
+		err = r5_member_writev_durable(&sl->member, &iov, 1, off);
 		if (err < 0 && !first_err)
 			first_err = err;
 	}

@@ -175,9 +175,10 @@ uint64_t r5_members_unhealed(struct r5_members *ms, struct r5_bad_block *out, ui
 
 /* ---- metadata I/O and durability ---- */
 /* Writes buf at member offset off (absolute: the metadata area) on every
- * member that takes writes, and fdatasyncs each. A member that cannot take
- * it fails on its next data write anyway; the result is -errno only when
- * the array has failed. (The write-intent bitmap's writer.) */
+ * member that takes writes, durably (that range: r5_member_writev_durable).
+ * A member that cannot take it fails on its next data write anyway; the
+ * result is -errno only when the array has failed. (The writer of the
+ * write-intent bitmap and of the in-use map.) */
 int r5_members_write_meta(void *ms, uint64_t off, const void *buf, size_t len);
 /* The partial parity log's I/O (core/log) at member offset off (absolute:
  * the metadata area) of one slot. A write is durable when it returns
