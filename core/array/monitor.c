@@ -17,15 +17,18 @@
 
 #define R5_MONITOR_POLL_MS 250
 
-/* Why this member file can no longer be trusted, or NULL. */
+/* Why this member file can no longer be trusted, or NULL (also when the
+ * slot has no member now). */
 static const char *
 r5_member_gone(struct r5_array *a, uint32_t slot, char *why, size_t len)
 {
-	struct r5_member *m = r5_members_member(a->members, slot);
 	struct stat open_st, path_st;
 	uint64_t need = r5_members_data_offset(a->members) + a->geo.member_data_size;
+	char path[PATH_MAX];
+	const void *id;
+	int err;
 
-	if (r5_member_stat(m, &open_st) < 0)
+	if (!r5_members_file_info(a->members, slot, &id, path, sizeof(path), &open_st, &err) || err < 0)
 		return NULL; /* no stat op: only I/O errors can tell */
 	if (open_st.st_nlink == 0) {
 		snprintf(why, len, "member file deleted");
@@ -36,13 +39,12 @@ r5_member_gone(struct r5_array *a, uint32_t slot, char *why, size_t len)
 			 (long long)open_st.st_size, (unsigned long long)need);
 		return why;
 	}
-	if (stat(m->path, &path_st) < 0) {
-		snprintf(why, len, "member file renamed or removed (%s: %s)", m->path,
-			 strerror(errno));
+	if (stat(path, &path_st) < 0) {
+		snprintf(why, len, "member file renamed or removed (%s: %s)", path, strerror(errno));
 		return why;
 	}
 	if (path_st.st_dev != open_st.st_dev || path_st.st_ino != open_st.st_ino) {
-		snprintf(why, len, "another file now stands at %s", m->path);
+		snprintf(why, len, "another file now stands at %s", path);
 		return why;
 	}
 	return NULL;
@@ -55,7 +57,7 @@ r5_monitor_check_members(struct r5_array *a)
 	for (uint32_t s = 0; s < a->geo.nr_members; s++) {
 		char why[PATH_MAX + 200];
 
-		if (r5_members_present(a->members, s) && r5_member_gone(a, s, why, sizeof(why)))
+		if (r5_member_gone(a, s, why, sizeof(why)))
 			r5_members_fail(a->members, s, "%s", why);
 	}
 }
@@ -65,9 +67,13 @@ static void
 r5_monitor_watch(struct r5_array *a, int ifd, int *wd, const void **watched)
 {
 	for (uint32_t s = 0; s < a->geo.nr_members; s++) {
-		struct r5_member *m = r5_members_member(a->members, s);
-		const void *ctx = r5_members_present(a->members, s) ? m->ctx : NULL;
+		char path[PATH_MAX];
+		const void *ctx = NULL;
+		struct stat st;
+		int err;
 
+		if (!r5_members_file_info(a->members, s, &ctx, path, sizeof(path), &st, &err))
+			ctx = NULL;
 		if (ctx == watched[s])
 			continue;
 		if (wd[s] >= 0)
@@ -75,7 +81,7 @@ r5_monitor_watch(struct r5_array *a, int ifd, int *wd, const void **watched)
 		wd[s] = -1;
 		watched[s] = ctx;
 		if (ctx)
-			wd[s] = inotify_add_watch(ifd, m->path,
+			wd[s] = inotify_add_watch(ifd, path,
 						  IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB |
 							  IN_DONT_FOLLOW);
 	}

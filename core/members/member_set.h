@@ -27,6 +27,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include "raid5fs/checksum.h"
@@ -108,9 +109,17 @@ uint32_t r5_members_array_state(struct r5_members *ms);
 void r5_members_slot_info(struct r5_members *ms, uint32_t slot, struct r5_slot_info *out);
 /* A copy of a present slot's superblock (false if the slot has none). */
 bool r5_members_superblock(struct r5_members *ms, uint32_t slot, struct r5_superblock *out);
-/* The member in a slot: path, stat and hints for the monitor and
- * readahead, and a seam for tests. Its ops may be NULL. */
+/* The member in a slot: its path for messages, and a seam for tests. Its
+ * ops may be NULL. A thread other than the one replacing members must not
+ * use it while a replace may swap it: see r5_members_file_info. */
 struct r5_member *r5_members_member(struct r5_members *ms, uint32_t slot);
+/* What the monitor needs of a present member's file, taken under sb_lock
+ * so that a replace cannot swap the member meanwhile: a token that changes
+ * when the slot gets another member, its path, and its fstat (*stat_err 0,
+ * or the backend's -errno: -ENOTSUP without a stat op). false (nothing
+ * set) when the slot has no present member. */
+bool r5_members_file_info(struct r5_members *ms, uint32_t slot, const void **id, char *path,
+			  size_t pathlen, struct stat *st, int *stat_err);
 
 /* ---- data I/O: offsets inside the data area; counted per slot ---- */
 int r5_members_read(struct r5_members *ms, uint32_t slot, void *buf, size_t len, uint64_t off);

@@ -109,3 +109,21 @@ r5_members_member(struct r5_members *ms, uint32_t slot)
 {
 	return &ms->slot[slot].member;
 }
+
+bool
+r5_members_file_info(struct r5_members *ms, uint32_t slot, const void **id, char *path,
+		     size_t pathlen, struct stat *st, int *stat_err)
+{
+	struct r5_member *m = &ms->slot[slot].member;
+	bool present;
+
+	r5_mutex_lock(&ms->sb_lock);
+	present = r5_members_present(ms, slot);
+	if (present) {
+		*id = m->ctx;
+		snprintf(path, pathlen, "%s", m->path);
+		*stat_err = r5_member_stat(m, st);
+	}
+	r5_mutex_unlock(&ms->sb_lock);
+	return present;
+}
