@@ -196,6 +196,26 @@ r5_usemap_release(struct r5_usemap *u, uint64_t unit, uint64_t writes)
 }
 
 int
+r5_usemap_while_unused(struct r5_usemap *u, uint64_t start, uint64_t end, int (*fn)(void *ctx),
+		       void *ctx)
+{
+	int ret = 1;
+
+	if (!u || end <= start)
+		return 0;
+	r5_mutex_lock(&u->lock);
+	for (uint64_t i = start / u->unit; i <= (end - 1) / u->unit && ret == 1; i++)
+		ret = i < u->nr_units && !unit_in_use(u, i);
+	if (ret == 1) {
+		int err = fn(ctx);
+
+		ret = err < 0 ? err : 1;
+	}
+	r5_mutex_unlock(&u->lock);
+	return ret;
+}
+
+int
 r5_usemap_write_member(struct r5_usemap *u, struct r5_member *m, uint64_t off)
 {
 	uint8_t *buf;

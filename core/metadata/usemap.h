@@ -65,6 +65,13 @@ uint64_t r5_usemap_writes(const struct r5_usemap *u, uint64_t unit);
  * on disk unless a write entered it since its count was `writes`.
  * 1 released, 0 kept in use, -errno. */
 int r5_usemap_release(struct r5_usemap *u, uint64_t unit, uint64_t writes);
+/* Calls fn(ctx) if every unit of member bytes [start, end) is unused,
+ * with the map's lock held: no write can enter those units until fn
+ * returns (a write into an unused unit takes the lock to mark it). 1 when
+ * fn ran and returned 0, 0 when a unit is in use (fn not called), or fn's
+ * -errno. fn must not write into the array. */
+int r5_usemap_while_unused(struct r5_usemap *u, uint64_t start, uint64_t end, int (*fn)(void *ctx),
+			   void *ctx);
 /* Writes the whole map to a member joining the array (before it takes
  * I/O), at offset off of that member. */
 int r5_usemap_write_member(struct r5_usemap *u, struct r5_member *m, uint64_t off);

@@ -13,58 +13,8 @@
 #include "raid5fs/events.h"
 #include "raid5fs/log.h"
 #include "raid5fs/util.h"
-#include "sync.h"
+#include "sync_internal.h"
 #include "usemap.h"
-
-struct r5_sync {
-	struct r5_cache *cache;     /* the engine that does the work */
-	struct r5_members *members; /* checkpoints, recovery done, durability */
-	struct r5_bitmap *bitmap;   /* which stripes a resync visits */
-	struct r5_usemap *usemap;   /* units no action visits (unused), or NULL */
-	uint64_t total;             /* stripes per member */
-	uint32_t strip;             /* bytes per member per stripe */
-
-	pthread_mutex_t start_lock; /* serialises start and stop: one thread at a time */
-	pthread_mutex_t lock;       /* everything below; a leaf (taken under sh->lock) */
-	pthread_cond_t cond;        /* window progress, stop requests */
-	pthread_t thread;
-	bool thread_running;        /* thread started and not joined; start_lock and lock */
-	bool stop_requested;        /* idle / unmount asked the thread to stop */
-	int action;                 /* enum r5_sync_action in progress */
-	int target;                 /* slot being rebuilt (RECOVER), else -1 */
-	uint64_t cp;                /* stripes below this are done */
-	uint64_t window_base;       /* first stripe of the window in flight */
-	uint64_t window_done[R5_SYNC_WINDOW / 64]; /* bit i: stripe window_base + i rebuilt */
-	uint32_t outstanding;       /* window stripes not finished */
-	uint64_t done_stripes;      /* walked so far in this run */
-	uint64_t todo_stripes;      /* stripes this run will actually process */
-	uint64_t mismatches;        /* this run: stripes whose parity did not match */
-	uint64_t last_mismatch_sectors; /* result of the last finished check/repair */
-	int last_result;            /* 0, or -errno of the last run */
-	int last_action;            /* action of the last finished run */
-	uint64_t start_ns, rate_ns; /* run start; start of the rate sample */
-	uint64_t rate_stripes;      /* stripes at the start of the rate sample */
-	uint64_t rate;              /* bytes of member data per second, last sample */
-	uint64_t speed_min, speed_max; /* bytes/s (sync_speed_min/max) */
-	atomic_ullong last_user_io_ns; /* the sync yields while user I/O is recent */
-};
-
-const char *
-r5_sync_action_name(int action)
-{
-	switch (action) {
-	case R5_SYNC_RESYNC:
-		return "resync";
-	case R5_SYNC_RECOVER:
-		return "recover";
-	case R5_SYNC_CHECK:
-		return "check";
-	case R5_SYNC_REPAIR:
-		return "repair";
-	default:
-		return "idle";
-	}
-}
 
 /* ---- the engine's hooks (called under sh->lock) ---- */
 
@@ -146,96 +96,6 @@ r5_sync_destroy(struct r5_sync *s)
 	free(s);
 }
 
-void
-r5_sync_note_user_io(struct r5_sync *s)
-{
-	atomic_store(&s->last_user_io_ns, r5_now_ns());
-}
-
-uint64_t
-r5_sync_last_user_io_ns(struct r5_sync *s)
-{
-	return atomic_load(&s->last_user_io_ns);
-}
-
-static void
-sleep_ns(uint64_t ns)
-{
-	struct timespec ts = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
-
-	nanosleep(&ts, NULL);
-}
-
-/* Speed limits, md style: never faster than speed_max; slower than
- * speed_min only never; in between, step aside while user I/O is recent. */
-static void
-sync_throttle(struct r5_sync *s)
-{
-	for (;;) {
-		uint64_t now = r5_now_ns(), elapsed, done, speed;
-
-		r5_mutex_lock(&s->lock);
-		if (now - s->rate_ns >= 1000000000ull) {
-			/* new sample every second; keep the last one for status */
-			if (s->rate_ns)
-				s->rate = (s->done_stripes - s->rate_stripes) * s->strip *
-					  1000000000ull / (now - s->rate_ns);
-			s->rate_ns = now;
-			s->rate_stripes = s->done_stripes;
-		}
-		elapsed = now - s->rate_ns;
-		done = (s->done_stripes - s->rate_stripes) * s->strip;
-		bool stop = s->stop_requested;
-		uint64_t min = s->speed_min, max = s->speed_max;
-		r5_mutex_unlock(&s->lock);
-		if (stop || elapsed < 1000000ull)
-			return;
-		speed = done * 1000000000ull / elapsed;
-		if (speed > max) {
-			sleep_ns(10 * 1000 * 1000);
-			continue;
-		}
-		if (speed > min && now - atomic_load(&s->last_user_io_ns) < 50ull * 1000 * 1000) {
-			sleep_ns(5 * 1000 * 1000); /* user I/O is running: yield */
-			continue;
-		}
-		return;
-	}
-}
-
-/* Announces member stripes [from, to) to the members the action reads:
- * each run of stripes in units in use. A resync reads only the bitmap's
- * dirty regions: it is left to the kernel. */
-static void
-sync_readahead(struct r5_sync *s, int action, int target, uint64_t from, uint64_t to)
-{
-	if (action == R5_SYNC_RESYNC)
-		return;
-	for (uint64_t run = from, st = from; st <= to; st++) {
-		if (st < to && r5_usemap_in_use(s->usemap, st * s->strip))
-			continue;
-		for (uint32_t i = 0; i < r5_members_count(s->members) && st > run; i++)
-			if ((int)i != target && r5_members_present(s->members, i))
-				r5_members_willneed(s->members, i, run * s->strip,
-						    (st - run) * s->strip);
-		run = st + 1;
-	}
-}
-
-/* Does the action visit this stripe? A resync only the bitmap's dirty
- * regions; resync, check and repair no unused unit (zeros everywhere,
- * usemap.h). A recovery visits all: the engine writes an unused row's
- * zeros to the new member without reading (stripe_handle.c). */
-static bool
-sync_visits(struct r5_sync *s, int action, uint64_t stripe)
-{
-	if (action == R5_SYNC_RECOVER)
-		return true;
-	if (action == R5_SYNC_RESYNC && !r5_bitmap_resync_pending(s->bitmap, stripe * s->strip))
-		return false;
-	return r5_usemap_in_use(s->usemap, stripe * s->strip);
-}
-
 /* Stores a recovery or resync checkpoint (bytes of member data), after
  * making the data below it durable (sync.h). */
 static void
@@ -277,15 +137,107 @@ sync_notify(struct r5_sync *s, const char *name, int slot, const char *fmt, ...)
 	r5_event(r5_members_notices(s->members), name, slot, si.path, "%s", detail);
 }
 
-/* Counts the stripes a resync from `from` will visit. */
-static uint64_t
-resync_todo(struct r5_sync *s, uint64_t from)
+/* One window: the action on the stripes of [base, base+width) it visits,
+ * waited for; the checkpoint moves past them. 0, -EINTR (stopped), or the
+ * first stripe's error. */
+static int
+sync_window(struct r5_sync *s, int action, int target, uint64_t base, uint32_t width)
 {
-	uint64_t n = 0;
+	uint64_t sectors[R5_SYNC_WINDOW];
+	uint32_t nflag = 0;
+	int result;
 
-	for (uint64_t st = from; st < s->total; st++)
-		n += sync_visits(s, R5_SYNC_RESYNC, st);
-	return n;
+	for (uint32_t i = 0; i < width; i++)
+		if (sync_visits(s, action, base + i))
+			sectors[nflag++] = base + i;
+	r5_mutex_lock(&s->lock);
+	if (s->stop_requested) {
+		r5_mutex_unlock(&s->lock);
+		return -EINTR;
+	}
+	s->window_base = base;
+	memset(s->window_done, 0, sizeof(s->window_done));
+	s->outstanding = nflag;
+	r5_mutex_unlock(&s->lock);
+
+	for (uint32_t i = 0; i < nflag; i++)
+		r5_stripe_sync(s->cache, sectors[i], action, target);
+
+	r5_mutex_lock(&s->lock);
+	while (s->outstanding > 0)
+		r5_cond_wait(&s->cond, &s->lock);
+	result = s->last_result;
+	if (!result) {
+		s->cp = base + width;
+		s->window_base = s->cp;
+		memset(s->window_done, 0, sizeof(s->window_done));
+	}
+	s->done_stripes += action == R5_SYNC_RESYNC ? nflag : width;
+	r5_mutex_unlock(&s->lock);
+	return result;
+}
+
+struct unused_span {
+	struct r5_sync *s;
+	int target;
+	uint64_t from, to; /* stripes */
+	uint64_t bad_off;  /* where the new member refused a write */
+};
+
+/* Under the in-use map's lock (r5_usemap_while_unused): the new member
+ * gets the zeros of stripes [from, to) (written as holes, with their
+ * checksum entries) and the checkpoint moves past them. No write can
+ * enter those units meanwhile; one after finds them below the checkpoint
+ * and writes the new member too. */
+static int
+recover_unused(void *arg)
+{
+	static const uint8_t zeros[1u << 20];
+	struct unused_span *z = arg;
+	struct r5_sync *s = z->s;
+	const uint64_t end = z->to * s->strip;
+
+	for (uint64_t off = z->from * s->strip; off < end; off += sizeof(zeros)) {
+		size_t n = end - off < sizeof(zeros) ? (size_t)(end - off) : sizeof(zeros);
+		int err = r5_members_write(s->members, (uint32_t)z->target, zeros, n, off);
+
+		if (err < 0) {
+			z->bad_off = off; /* failed by the caller, outside the map's lock */
+			return err;
+		}
+	}
+	r5_mutex_lock(&s->lock);
+	s->cp = z->to;
+	s->window_base = s->cp;
+	memset(s->window_done, 0, sizeof(s->window_done));
+	s->done_stripes += z->to - z->from;
+	r5_mutex_unlock(&s->lock);
+	return 0;
+}
+
+/* A recovery at `base`, in a unit the in-use map calls unused: rebuilds
+ * the rest of that unit without reading the others (zeros everywhere,
+ * usemap.h). 1 and *next past it, 0 when the unit is in use (or came into
+ * use), or -errno. */
+static int
+recover_unused_unit(struct r5_sync *s, int target, uint64_t base, uint64_t *next)
+{
+	const uint64_t per_unit = r5_usemap_unit_size(s->usemap) / s->strip;
+	struct unused_span z = { s, target, base, 0, 0 };
+	int r;
+
+	if (!per_unit || r5_usemap_in_use(s->usemap, base * s->strip))
+		return 0;
+	z.to = (base / per_unit + 1) * per_unit < s->total ? (base / per_unit + 1) * per_unit : s->total;
+	r = r5_usemap_while_unused(s->usemap, z.from * s->strip, z.to * s->strip, recover_unused, &z);
+	if (r == 1)
+		*next = z.to;
+	if (r < 0) {
+		r5_members_fail(s->members, (uint32_t)target, "write error at member offset %llu: %s",
+				(unsigned long long)z.bad_off, strerror(-r));
+		r = -EIO;
+	}
+	return r;
 }
 
 /* One walk of `action` from stripe *basep to the end, window by window;
@@ -307,8 +259,9 @@ sync_pass(struct r5_sync *s, int action, int target, uint64_t *basep)
 	       base ? " (resumed)" : "", (unsigned long long)(base * s->strip >> 20),
 	       (unsigned long long)(total * s->strip >> 20));
 	while (base < total) {
-		uint64_t sectors[R5_SYNC_WINDOW];
-		uint32_t nflag = 0, width = (uint32_t)(total - base < max_width ? total - base : max_width);
+		uint32_t width = (uint32_t)(total - base < max_width ? total - base : max_width);
+		uint64_t next = base + width;
+		int r = 0;
 
 		if (action == R5_SYNC_RECOVER &&
 		    r5_members_state(s->members, (uint32_t)target) != R5_SLOT_REBUILDING) {
@@ -316,43 +269,27 @@ sync_pass(struct r5_sync *s, int action, int target, uint64_t *basep)
 			break;
 		}
 		sync_throttle(s);
-		if (ra_until < base + ra_stripes / 2 && ra_until < total) {
-			uint64_t from = ra_until > base ? ra_until : base;
-
-			ra_until = base + ra_stripes < total ? base + ra_stripes : total;
-			sync_readahead(s, action, target, from, ra_until);
-		}
-		for (uint32_t i = 0; i < width; i++)
-			if (sync_visits(s, action, base + i))
-				sectors[nflag++] = base + i;
-		r5_mutex_lock(&s->lock);
-		if (s->stop_requested) {
+		if (action == R5_SYNC_RECOVER) {
+			r5_mutex_lock(&s->lock);
+			r = s->stop_requested ? -EINTR : 0;
 			r5_mutex_unlock(&s->lock);
-			result = -EINTR;
+			if (r == 0) /* takes the map's lock, then s->lock */
+				r = recover_unused_unit(s, target, base, &next);
+		}
+		if (r == 0) {
+			if (ra_until < base + ra_stripes / 2 && ra_until < total) {
+				uint64_t from = ra_until > base ? ra_until : base;
+
+				ra_until = base + ra_stripes < total ? base + ra_stripes : total;
+				sync_readahead(s, action, target, from, ra_until);
+			}
+			r = sync_window(s, action, target, base, width);
+		}
+		if (r < 0) {
+			result = r;
 			break;
 		}
-		s->window_base = base;
-		memset(s->window_done, 0, sizeof(s->window_done));
-		s->outstanding = nflag;
-		r5_mutex_unlock(&s->lock);
-
-		for (uint32_t i = 0; i < nflag; i++)
-			r5_stripe_sync(s->cache, sectors[i], action, target);
-
-		r5_mutex_lock(&s->lock);
-		while (s->outstanding > 0)
-			r5_cond_wait(&s->cond, &s->lock);
-		result = s->last_result;
-		if (!result) {
-			s->cp = base + width;
-			s->window_base = s->cp;
-			memset(s->window_done, 0, sizeof(s->window_done));
-		}
-		s->done_stripes += action == R5_SYNC_RESYNC ? nflag : width;
-		r5_mutex_unlock(&s->lock);
-		if (result)
-			break;
-		base += width;
+		base = next;
 		if (action == R5_SYNC_RECOVER && base < total && base * 10 / total > decile) {
 			decile = (unsigned)(base * 10 / total);
 			sync_notify(s, "rebuild-progress", target, "%u%%", decile * 10);
@@ -525,43 +462,3 @@ r5_sync_action(struct r5_sync *s)
 	return action;
 }
 
-void
-r5_sync_set_speed(struct r5_sync *s, uint64_t min, uint64_t max)
-{
-	r5_mutex_lock(&s->lock);
-	if (min)
-		s->speed_min = min;
-	if (max)
-		s->speed_max = max;
-	r5_mutex_unlock(&s->lock);
-}
-
-void
-r5_sync_get_status(struct r5_sync *s, struct r5_sync_status *out)
-{
-	uint64_t now = r5_now_ns();
-
-	r5_mutex_lock(&s->lock);
-	out->action = s->action;
-	out->target = s->target;
-	out->checkpoint = s->cp;
-	if (s->action == R5_SYNC_RESYNC) {
-		out->done = s->done_stripes * s->strip;
-		out->total = s->todo_stripes * s->strip;
-	} else if (s->action != R5_SYNC_IDLE) {
-		out->done = s->cp * s->strip;
-		out->total = s->total * s->strip;
-	} else {
-		out->done = out->total = 0;
-	}
-	/* the rate of the last full second, or the run's average before that */
-	out->rate = s->rate;
-	if (!out->rate && s->action != R5_SYNC_IDLE && now > s->start_ns)
-		out->rate = s->done_stripes * s->strip * 1000000000ull / (now - s->start_ns);
-	out->mismatch_sectors = s->last_mismatch_sectors;
-	out->last_action = s->last_action;
-	out->last_result = s->last_result;
-	out->speed_min = s->speed_min;
-	out->speed_max = s->speed_max;
-	r5_mutex_unlock(&s->lock);
-}

@@ -24,6 +24,11 @@
  * first: a checkpoint must never be on disk ahead of the data it vouches
  * for (after a power loss the rebuilt pages below it must be there).
  *
+ * Unused rows (core/metadata/usemap.h) are zeros on every member: resync,
+ * check and repair skip them; a recovery gives the new member a whole
+ * unused unit's zeros at once, under the in-use map's lock, so that no
+ * write enters the unit until the checkpoint is past it (sync.c).
+ *
  * When a run leaves parity consistent everywhere (a resync, or a recovery
  * that leaves no member missing: every page of the new member was computed
  * from the others), the bitmap's pending resync is dropped.
