@@ -56,6 +56,7 @@ r5_cached_round(struct r5_array *a, uint8_t *buf, uint64_t start, uint64_t *pos,
 	struct r5_piece pieces[R5_SEG_BATCH];
 	struct r5_req req;
 	uint32_t nseg = 0, nwait = 0;
+	const uint64_t round_start = *pos;
 	int err;
 
 	while (*pos < end && nseg < R5_SEG_BATCH) {
@@ -78,10 +79,17 @@ r5_cached_round(struct r5_array *a, uint8_t *buf, uint64_t start, uint64_t *pos,
 		nseg++;
 	}
 	r5_req_init(&req, nwait);
+	/* a write round waits while a recovery window there is rebuilt
+	 * straight from the members (core/sync/sync_direct.c) */
+	unsigned ticket = write ? r5_sync_write_begin(a->sync, r5_member_span_start(a, round_start),
+						     r5_member_span_end(a, *pos))
+				: 0;
 	r5_cache_plug(c);
 	for (uint32_t i = 0; i < nseg; i++)
 		r5_stripe_attach(c, pieces[i].sector, pieces[i].dev, attach[i], write);
 	r5_cache_unplug(c);
+	if (write)
+		r5_sync_write_end(a->sync, ticket);
 	err = r5_req_wait(&req);
 	r5_req_destroy(&req);
 	return err;

@@ -74,6 +74,9 @@ r5_sync_create(struct r5_cache *c, struct r5_members *ms, struct r5_bitmap *bm,
 	r5_mutex_init(&s->start_lock);
 	r5_mutex_init(&s->lock);
 	r5_cond_init(&s->cond);
+	sync_gate_init(&s->gate);
+	/* without it, recovery takes the stripe path only */
+	s->direct_buf = aligned_alloc(64, (size_t)R5_SYNC_DIRECT_MAX * r5_members_count(ms));
 	s->target = -1;
 	s->speed_min = R5_DEFAULT_SPEED_MIN;
 	s->speed_max = R5_DEFAULT_SPEED_MAX;
@@ -93,6 +96,8 @@ r5_sync_destroy(struct r5_sync *s)
 	r5_mutex_destroy(&s->start_lock);
 	r5_mutex_destroy(&s->lock);
 	r5_cond_destroy(&s->cond);
+	sync_gate_destroy(&s->gate);
+	free(s->direct_buf);
 	free(s);
 }
 
@@ -283,7 +288,17 @@ sync_pass(struct r5_sync *s, int action, int target, uint64_t *basep)
 				ra_until = base + ra_stripes < total ? base + ra_stripes : total;
 				sync_readahead(s, action, target, from, ra_until);
 			}
-			r = sync_window(s, action, target, base, width);
+			if (action == R5_SYNC_RECOVER) {
+				/* the window's width, within the direct buffers */
+				uint64_t w = R5_SYNC_DIRECT_MAX / s->strip;
+
+				w = width < w ? width : w;
+				r = sync_direct_window(s, target, base, (uint32_t)w);
+				if (r == 1)
+					next = base + w;
+			}
+			if (r == 0)
+				r = sync_window(s, action, target, base, width);
 		}
 		if (r < 0) {
 			result = r;

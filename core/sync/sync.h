@@ -88,5 +88,11 @@ void r5_sync_set_speed(struct r5_sync *s, uint64_t min, uint64_t max);
 void r5_sync_note_user_io(struct r5_sync *s);
 uint64_t r5_sync_last_user_io_ns(struct r5_sync *s);
 const char *r5_sync_action_name(int action);
+/* A round of user write segments covering member bytes [start, end) is
+ * about to be attached to the engine: waits while a direct recovery window
+ * there is being rebuilt (sync_direct.c). Returns a ticket for
+ * r5_sync_write_end, called once the segments are attached. */
+unsigned r5_sync_write_begin(struct r5_sync *s, uint64_t start, uint64_t end);
+void r5_sync_write_end(struct r5_sync *s, unsigned ticket);
 
 #endif

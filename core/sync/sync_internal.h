@@ -11,6 +11,19 @@
 
 #include "sync.h"
 
+/* The gate between user write rounds and a direct recovery window
+ * (sync_direct.c). */
+struct r5_sync_gate {
+	pthread_mutex_t lock; /* everything below; a leaf */
+	pthread_cond_t cond;  /* the barrier dropped, or an epoch drained */
+	uint64_t lo, hi;      /* member bytes closed to new write rounds (lo == hi: none) */
+	unsigned epoch;       /* flipped by each barrier */
+	uint64_t writers[2];  /* write rounds inside the gate, by the epoch they entered in */
+};
+
+/* Member bytes of one direct window at most (its buffers: one per member). */
+#define R5_SYNC_DIRECT_MAX (1u << 20)
+
 struct r5_sync {
 	struct r5_cache *cache;     /* the engine that does the work */
 	struct r5_members *members; /* checkpoints, recovery done, durability */
@@ -43,6 +56,8 @@ struct r5_sync {
 	uint64_t rate;              /* bytes of member data per second, last sample */
 	uint64_t speed_min, speed_max; /* bytes/s (sync_speed_min/max) */
 	atomic_ullong last_user_io_ns; /* the sync yields while user I/O is recent */
+	struct r5_sync_gate gate;   /* sync_direct.c */
+	uint8_t *direct_buf;        /* the target's, then each survivor's: owned by the thread */
 };
 
 /* sync_pace.c */
@@ -54,5 +69,13 @@ void sync_readahead(struct r5_sync *s, int action, int target, uint64_t from, ui
 bool sync_visits(struct r5_sync *s, int action, uint64_t stripe);
 /* Counts the stripes a resync from `from` will visit. */
 uint64_t resync_todo(struct r5_sync *s, uint64_t from);
+
+/* sync_direct.c */
+void sync_gate_init(struct r5_sync_gate *g);
+void sync_gate_destroy(struct r5_sync_gate *g);
+/* Rebuilds stripes [base, base+width) of slot target straight from the
+ * members. 1 done (checkpoint moved), 0 the stripe path must do it, or
+ * -EIO (the new member was failed). */
+int sync_direct_window(struct r5_sync *s, int target, uint64_t base, uint32_t width);
 
 #endif
