@@ -177,7 +177,7 @@ sync_window(struct r5_sync *s, int action, int target, uint64_t base, uint32_t w
 		s->window_base = s->cp;
 		memset(s->window_done, 0, sizeof(s->window_done));
 	}
-	s->done_stripes += action == R5_SYNC_RESYNC ? nflag : width;
+	s->done_stripes += nflag; /* the speed limits count the work done */
 	r5_mutex_unlock(&s->lock);
 	return result;
 }
@@ -215,7 +215,8 @@ recover_unused(void *arg)
 	s->cp = z->to;
 	s->window_base = s->cp;
 	memset(s->window_done, 0, sizeof(s->window_done));
-	s->done_stripes += z->to - z->from;
+	/* not counted in done_stripes: nothing was read, and the speed
+	 * limits must not make an empty unit wait (progress is the checkpoint) */
 	r5_mutex_unlock(&s->lock);
 	return 0;
 }

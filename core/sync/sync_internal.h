@@ -45,7 +45,7 @@ struct r5_sync {
 	uint64_t window_base;       /* first stripe of the window in flight */
 	uint64_t window_done[R5_SYNC_WINDOW / 64]; /* bit i: stripe window_base + i rebuilt */
 	uint32_t outstanding;       /* window stripes not finished */
-	uint64_t done_stripes;      /* walked so far in this run */
+	uint64_t done_stripes;      /* worked on so far in this run (rate, speed limits) */
 	uint64_t todo_stripes;      /* stripes this run will actually process */
 	uint64_t mismatches;        /* this run: stripes whose parity did not match */
 	uint64_t last_mismatch_sectors; /* result of the last finished check/repair */
