@@ -70,9 +70,11 @@ sync_throttle(struct r5_sync *s)
 		bool stop = s->stop_requested;
 		uint64_t min = s->speed_min, max = s->speed_max;
 		r5_mutex_unlock(&s->lock);
-		if (stop || elapsed < 1000000ull)
+		if (stop)
 			return;
-		speed = done * 1000000000ull / elapsed;
+		/* at least 1 ms: a fast window at the start of a sample must
+		 * count, or a short run finishes before any limit applies */
+		speed = done * 1000000000ull / (elapsed < 1000000ull ? 1000000ull : elapsed);
 		if (speed > max) {
 			sleep_ns(10 * 1000 * 1000);
 			continue;
