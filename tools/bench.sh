@@ -43,6 +43,19 @@
 # on seq write, >= 0.85 on rand write) and shows the parity log's counters
 # (status.json "ppl") of the ppl array per job and at the end.
 # "--targets policies" runs only those.
+# With --fills LIST (or "fill" in --targets; "--targets fill" runs only
+# that), issue 11's rebuild at fill levels: for each level P of LIST
+# (default 10,50,100) and each repetition, a new raid5fs array of 4 x
+# member size gets ext4 with mkfs.ext4's defaults (it discards the whole
+# image: every row stays unused), P% of the ext4's free space (at most 98%)
+# written as file data (fio, 4 files), member 3 failed ("raid5fs fail")
+# and rebuilt onto a new file ("raid5fs replace"), timed; beside it the
+# same data (at most what fits) on a new btrfs raid5 of 4 loop devices,
+# device 4 taken away and "btrfs replace"d onto a new one. Each array and
+# filesystem is set up, measured and removed in turn, fill levels round
+# robin. Its section of the table: rebuild seconds, btrfs/raid5fs (goal:
+# > 1 at every level), the new member's allocated MiB, the MiB read from
+# the survivors (raid5fs: status.json; btrfs: the loop devices' stat).
 # It prints one table and writes DIR/bench.json,
 # DIR/bench.txt and the raw fio/status output under DIR/raw/.
 #
@@ -69,11 +82,12 @@ DIR/bench.json. Needs root. Full run: ~10-15 min; --quick: ~3 min.
   --build DIR        where raid5fs and r5_passthrough are (default: $REPO/build,
                      built there with cmake when missing)
   --targets LIST     comma-separated subset of: raid5fs,passthrough,plain-loop,btrfs-raid5,
-                     checksums,policies (default all but checksums and policies; the degraded
-                     and recovery runs go with their target); "checksums" alone: only the
-                     checksum-mode targets (of --checksums, default none,crc32c,sha256);
-                     "policies" alone: only the policy targets (of --policies, default
-                     bitmap,ppl)
+                     checksums,policies,fill (default all but checksums, policies and fill;
+                     the degraded and recovery runs go with their target); "checksums" alone:
+                     only the checksum-mode targets (of --checksums, default
+                     none,crc32c,sha256); "policies" alone: only the policy targets (of
+                     --policies, default bitmap,ppl); "fill" alone: only the rebuild at fill
+                     levels (of --fills, default 10,50,100)
   --checksums LIST   also set up one array per checksum mode in LIST (comma-separated:
                      none,crc32c,sha256,hmac-sha256), targets raid5fs-csum-MODE: the four
                      fio jobs behind a dio loop device and an idle rebuild, in a table
@@ -85,6 +99,13 @@ DIR/bench.json. Needs root. Full run: ~10-15 min; --quick: ~3 min.
                      device, in a table section with ppl against bitmap (put both in LIST
                      for the ratios) and the parity log's counters. Each policy adds
                      ~40 s to --quick, ~2 min to a full run.
+  --fills LIST       also time a rebuild at each fill level in LIST (comma-separated
+                     percentages 1..100 of the ext4's free space written as file data;
+                     100 means as much as fits, 98%), raid5fs (fail + replace of member 3
+                     of a new array) beside btrfs raid5 (replace of a missing device 4),
+                     the same data on each, --reps times, targets raid5fs-fill-P and
+                     btrfs-fill-P, in a table section of their own. Each level adds
+                     ~10 s to --quick, ~30 s a repetition to a full run.
   --reps N           repetitions of each fio job (default 3, --quick 1)
   --member-size SIZE data size of each of the 4 members (default 1G, --quick 256M);
                      the image and the single backing files are 3 x SIZE
@@ -102,7 +123,7 @@ OUT=/var/tmp/raid5fs-bench-out
 WORK=/var/tmp/raid5fs-bench
 BUILD=
 TARGETS=raid5fs,passthrough,plain-loop,btrfs-raid5
-CSUMS='' POLICIES=''
+CSUMS='' POLICIES='' FILLS=''
 REPS='' MEMBER_SIZE='' FILE_SIZE='' RUNTIME='' R5_OPTS=''
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -113,6 +134,7 @@ while [ $# -gt 0 ]; do
 	--targets) TARGETS=$2; shift ;;
 	--checksums) CSUMS=$2; shift ;;
 	--policies) POLICIES=$2; shift ;;
+	--fills) FILLS=$2; shift ;;
 	--reps) REPS=$2; shift ;;
 	--member-size) MEMBER_SIZE=$2; shift ;;
 	--file-size) FILE_SIZE=$2; shift ;;
@@ -156,7 +178,7 @@ IMAGE_BYTES=$((NDATA * MEMBER_BYTES))
 [[ "$RUNTIME" =~ ^[1-9][0-9]*$ ]] || die "bad --runtime: $RUNTIME"
 want() { [[ ",$TARGETS," == *",$1,"* ]]; }
 for t in ${TARGETS//,/ }; do
-	case "$t" in raid5fs | passthrough | plain-loop | btrfs-raid5 | checksums | policies) ;; *) die "unknown target: $t" ;; esac
+	case "$t" in raid5fs | passthrough | plain-loop | btrfs-raid5 | checksums | policies | fill) ;; *) die "unknown target: $t" ;; esac
 done
 # variant_list TARGET OPTION LIST DEFAULT BASE WHAT VALUE...: the variants of
 # the checksum-mode or policy targets. OPTION's LIST adds TARGET to --targets,
@@ -183,7 +205,21 @@ variant_list checksums --checksums "$CSUMS" none,crc32c,sha256 none "checksum mo
 CS_MODES=("${VARIANT_LIST[@]}")
 variant_list policies --policies "$POLICIES" bitmap,ppl bitmap "consistency policy" ppl bitmap
 POLS=("${VARIANT_LIST[@]}")
-BUDGET=$((BUDGET + ${#CS_MODES[@]} * (QUICK ? 60 : 180) + ${#POLS[@]} * (QUICK ? 40 : 120)))
+# the fill levels of the rebuild at fill levels (like variant_list: --fills
+# adds "fill" to --targets, "fill" there without --fills takes the default)
+if [ -n "$FILLS" ] && ! want fill; then TARGETS=$TARGETS,fill; fi
+FILL_LEVELS=()
+if want fill; then
+	FILLS=${FILLS:-10,50,100}
+	for v in ${FILLS//,/ }; do
+		[[ "$v" =~ ^[1-9][0-9]?$|^100$ ]] || die "bad fill level (a percentage 1..100): $v"
+		[[ " ${FILL_LEVELS[*]} " == *" $v "* ]] && die "fill level given twice: $v"
+		FILL_LEVELS+=("$v")
+	done
+	[ "${#FILL_LEVELS[@]}" -gt 0 ] || die "--fills: empty list"
+fi
+BUDGET=$((BUDGET + ${#CS_MODES[@]} * (QUICK ? 60 : 180) + ${#POLS[@]} * (QUICK ? 40 : 120)
+	+ ${#FILL_LEVELS[@]} * REPS * (QUICK ? 15 : 45)))
 
 # ---- prerequisites ----
 [ "$(id -u)" = 0 ] || die "must run as root (loop devices, mounts, drop_caches)"
@@ -191,7 +227,7 @@ BUDGET=$((BUDGET + ${#CS_MODES[@]} * (QUICK ? 60 : 180) + ${#POLS[@]} * (QUICK ?
 for c in fio losetup mkfs.ext4 python3 fusermount3 dd; do
 	command -v "$c" >/dev/null || die "$c is missing"
 done
-if want btrfs-raid5; then
+if want btrfs-raid5 || want fill; then
 	if ! command -v mkfs.btrfs >/dev/null; then
 		log "installing btrfs-progs"
 		apt-get install -y btrfs-progs >/dev/null 2>&1 ||
@@ -250,7 +286,7 @@ cleanup() {
 		for _ in $(seq 100); do kill -0 "$i" 2>/dev/null || break; sleep 0.2; done
 		kill -TERM "$i" 2>/dev/null
 	done
-	if want btrfs-raid5; then btrfs device scan --forget >/dev/null 2>&1; fi
+	if want btrfs-raid5 || want fill; then btrfs device scan --forget >/dev/null 2>&1; fi
 	rm -rf "$WORK"
 	exit "$rc"
 }
@@ -464,8 +500,9 @@ info command "$0 $ARGS"
 info config "members=$NMEMBERS member_size=$MEMBER_BYTES file_size=$FILE_BYTES reps=$REPS runtime=$RUNTIME quick=$QUICK raid5fs_opts=${R5_OPTS:-default}"
 if want checksums; then info checksums "$(IFS=,; echo "${CS_MODES[*]}")"; fi
 if want policies; then info policies "$(IFS=,; echo "${POLS[*]}")"; fi
+if want fill; then info fills "$(IFS=,; echo "${FILL_LEVELS[*]}")"; info fill_member_size "$MEMBER_SIZE"; fi
 checkpoint start
-log "work dir $WORK, results in $OUT; targets $TARGETS${CS_MODES[*]:+ (checksums ${CS_MODES[*]})}${POLS[*]:+ (policies ${POLS[*]})}; $REPS rep(s), member ${MEMBER_SIZE}, test file ${FILE_SIZE}"
+log "work dir $WORK, results in $OUT; targets $TARGETS${CS_MODES[*]:+ (checksums ${CS_MODES[*]})}${POLS[*]:+ (policies ${POLS[*]})}${FILL_LEVELS[*]:+ (fill levels ${FILL_LEVELS[*]})}; $REPS rep(s), member ${MEMBER_SIZE}, test file ${FILE_SIZE}"
 [ -z "$(others)" ] || log "note: other jobs are running: $(others)"
 
 # ---- targets ----
@@ -478,6 +515,7 @@ log "work dir $WORK, results in $OUT; targets $TARGETS${CS_MODES[*]:+ (checksums
 R5_D=$WORK/r5 R5_MNT=$WORK/r5/mnt R5_DATA=$WORK/r5/data R5_PID='' R5_MEMBERS=()
 PT_D=$WORK/pt PT_MNT=$WORK/pt/mnt PT_DATA=$WORK/pt/data PT_PID=''
 PL_D=$WORK/plain PL_DATA=$WORK/plain/data
+# shellcheck disable=SC2034 # BT_DEVS: used by name (btrfs_make DIR MNT BT_DEVS ...)
 BT_D=$WORK/btrfs BT_DATA=$WORK/btrfs/data BT_DEVS=() BT_USED=''
 BT_DEVID=1 # the btrfs device taken away (devid 1 holds data only; the raid1 metadata went elsewhere)
 # variant arrays: one more raid5fs array per checksum mode (raid5fs-csum-MODE)
@@ -499,18 +537,27 @@ cs_key_args() { # cs_key_args MODE -> $CS_KEY (--key-file FILE for hmac-sha256)
 	if [ "$1" = hmac-sha256 ]; then CS_KEY=(--key-file "$WORK/cs-hmac.key"); fi
 }
 
+# r5_new_array MNT MEMBER...: a new array of MEMBER_SIZE members, their data
+# areas written with zeros (no holes), mounted with R5_OPTS -> $R5_NEW_PID
+r5_new_array() {
+	local mnt=$1 m off
+	shift
+	"$RAID5FS" create --size "$MEMBER_SIZE" "$@" >/dev/null
+	off=$(($(stat -c %s "$1") - MEMBER_BYTES)) # data offset
+	for m in "$@"; do fill "$m" "$MEMBER_BYTES" "$off"; done
+	"$RAID5FS" mount ${R5_OPTS:+-o "$R5_OPTS"} "$@" "$mnt" 2>/dev/null
+	R5MNTS+=("$mnt")
+	R5_NEW_PID=$(r5_json "$mnt" 'j["pid"]')
+	DAEMONS+=("$R5_NEW_PID")
+}
+
 setup_raid5fs() {
-	local i m off
+	local i
 	mkdir -p "$R5_D/m" "$R5_MNT"
 	for i in $(seq 0 $((NMEMBERS - 1))); do R5_MEMBERS+=("$R5_D/m/m$i"); done
 	log "raid5fs: create, fill the members' data areas with zeros, mount, mkfs.ext4, write the test file"
-	"$RAID5FS" create --size "$MEMBER_SIZE" "${R5_MEMBERS[@]}" >/dev/null
-	off=$(($(stat -c %s "${R5_MEMBERS[0]}") - MEMBER_BYTES)) # data offset
-	for m in "${R5_MEMBERS[@]}"; do fill "$m" "$MEMBER_BYTES" "$off"; done
-	"$RAID5FS" mount ${R5_OPTS:+-o "$R5_OPTS"} "${R5_MEMBERS[@]}" "$R5_MNT" 2>/dev/null
-	R5MNTS+=("$R5_MNT")
-	R5_PID=$(r5_json "$R5_MNT" 'j["pid"]')
-	DAEMONS+=("$R5_PID")
+	r5_new_array "$R5_MNT" "${R5_MEMBERS[@]}"
+	R5_PID=$R5_NEW_PID
 	r5_status "$R5_MNT" >"$OUT/raw/status.raid5fs.start.json"
 	info raid5fs_stripe_cache_bytes "$(r5_json "$R5_MNT" 'j["stripe_cache"]["memory_bytes"]')"
 	info raid5fs_config "$(r5_json "$R5_MNT" "$R5_CONFIG")"
@@ -600,18 +647,27 @@ setup_plain() {
 	run_fio plain-loop dio prepare 0 "$PL_DATA"
 }
 
-setup_btrfs() {
-	local i
-	mkdir -p "$BT_D"
-	log "btrfs-raid5: fill the members, mkfs.btrfs -d raid5 -m raid1, write the test file"
+# btrfs_make DIR MNT DEVS: DIR/d1..dN (N = 4) written with zeros, each behind
+# a dio loop device (DEVS: the name of the array that gets them, devid i at
+# index i-1), mkfs.btrfs -d raid5 -m raid1 over them, mounted at MNT
+btrfs_make() {
+	local dir=$1 mnt=$2 i
+	local -n devs=$3
+	mkdir -p "$dir"
+	devs=()
 	for i in $(seq 1 "$NMEMBERS"); do
-		fill "$BT_D/d$i" "$MEMBER_BYTES"
-		loop_attach "$BT_D/d$i" dio
-		BT_DEVS+=("$LOOP_DEV")
+		fill "$dir/d$i" "$MEMBER_BYTES"
+		loop_attach "$dir/d$i" dio
+		devs+=("$LOOP_DEV")
 	done
-	mkfs.btrfs -q -f -K -d raid5 -m raid1 "${BT_DEVS[@]}" >/dev/null 2>&1
+	mkfs.btrfs -q -f -K -d raid5 -m raid1 "${devs[@]}" >/dev/null 2>&1
 	# nodiscard: like the ext4 mounts (btrfs turns on async discard by default)
-	kmount -o nodiscard "${BT_DEVS[0]}" "$BT_DATA"
+	kmount -o nodiscard "${devs[0]}" "$mnt"
+}
+
+setup_btrfs() {
+	log "btrfs-raid5: fill the members, mkfs.btrfs -d raid5 -m raid1, write the test file"
+	btrfs_make "$BT_D" "$BT_DATA" BT_DEVS
 	run_fio btrfs-raid5 dio prepare 0 "$BT_DATA"
 }
 
@@ -661,16 +717,24 @@ degrade_raid5fs() { # the member file disappears while the array is mounted
 	r5_wait_health "$R5_MNT" degraded
 }
 
-degrade_btrfs() { # take device BT_DEVID away: unmount, detach, delete, mount -o degraded
-	local i rest=()
-	BT_USED=$(btrfs_dev_used "$BT_DATA" "$BT_DEVID")
-	kumount "$BT_DATA"
-	loop_detach "${BT_DEVS[BT_DEVID - 1]}"
-	rm -f "$BT_D/d$BT_DEVID"
-	for i in "${!BT_DEVS[@]}"; do [ "$i" = $((BT_DEVID - 1)) ] || rest+=("${BT_DEVS[i]}"); done
+# btrfs_degrade DIR MNT DEVS DEVID: take device DEVID of the btrfs made by
+# btrfs_make DIR MNT DEVS away: unmount, detach, delete DIR/dDEVID, mount
+# -o degraded (DEVS gets '' at DEVID's index)
+btrfs_degrade() {
+	local dir=$1 mnt=$2 devid=$4 i rest=()
+	local -n gone_devs=$3
+	kumount "$mnt"
+	loop_detach "${gone_devs[devid - 1]}"
+	gone_devs[devid - 1]=''
+	rm -f "$dir/d$devid"
+	for i in "${!gone_devs[@]}"; do [ "$i" = $((devid - 1)) ] || rest+=("${gone_devs[i]}"); done
 	btrfs device scan --forget >/dev/null 2>&1 || true
 	btrfs device scan "${rest[@]}" >/dev/null
-	kmount -o degraded,nodiscard "${rest[0]}" "$BT_DATA"
+	kmount -o degraded,nodiscard "${rest[0]}" "$mnt"
+}
+degrade_btrfs() { # take device BT_DEVID away
+	BT_USED=$(btrfs_dev_used "$BT_DATA" "$BT_DEVID")
+	btrfs_degrade "$BT_D" "$BT_DATA" BT_DEVS "$BT_DEVID"
 }
 btrfs_dev_used() { # btrfs_dev_used MNT DEVID -> bytes allocated on that device
 	btrfs filesystem show --raw "$1" | awk -v id="$2" '$1 == "devid" && $2 == id { print $6 }'
@@ -716,19 +780,31 @@ recover_variant_idle() { # recover_variant_idle TARGET REP: as recover_raid5fs_i
 	log "  $target recovery idle #$2: ${secs}s for $MEMBER_SIZE"
 }
 
-recover_btrfs() { # recover_btrfs REP: btrfs replace of the missing device (idle)
-	local secs t0 dev
-	truncate -s "$MEMBER_BYTES" "$BT_D/d$BT_DEVID"
-	loop_attach "$BT_D/d$BT_DEVID" dio
-	dev=$LOOP_DEV
-	BT_DEVS[BT_DEVID - 1]=$dev
+# btrfs_replace DIR MNT DEVS DEVID: "btrfs replace" of the missing device
+# DEVID (btrfs_degrade) onto a new dio loop device over a new sparse
+# DIR/dDEVID (in DEVS at DEVID's index), caches dropped first, idle
+# -> $BT_SECS, the seconds it took; returns 1 when the replace fails
+BT_SECS=
+btrfs_replace() {
+	local dir=$1 mnt=$2 devid=$4 t0
+	local -n new_devs=$3
+	truncate -s "$MEMBER_BYTES" "$dir/d$devid"
+	loop_attach "$dir/d$devid" dio
+	# shellcheck disable=SC2034 # a nameref: sets the caller's array
+	new_devs[devid - 1]=$LOOP_DEV
 	drop_caches
 	t0=$(now)
-	if ! timeout 600 btrfs replace start -B -K "$BT_DEVID" "$dev" "$BT_DATA" >>"$OUT/raw/replace.log" 2>&1; then
+	timeout 600 btrfs replace start -B -K "$devid" "$LOOP_DEV" "$mnt" >>"$OUT/raw/replace.log" 2>&1 || return 1
+	BT_SECS=$(elapsed "$t0")
+}
+
+recover_btrfs() { # recover_btrfs REP: btrfs replace of the missing device (idle)
+	local secs
+	if ! btrfs_replace "$BT_D" "$BT_DATA" BT_DEVS "$BT_DEVID"; then
 		log "  btrfs replace #$1 failed (see $OUT/raw/replace.log and dmesg)"
 		return 1
 	fi
-	secs=$(elapsed "$t0")
+	secs=$BT_SECS
 	record btrfs-raid5 - replace_MBps "$1" "$(python3 -c "print(round($BT_USED / $secs / 1e6, 1))")"
 	record btrfs-raid5 - replace_written_MBps "$1" \
 		"$(python3 -c "print(round($(stat -c %b "$BT_D/d$BT_DEVID") * 512 / $secs / 1e6, 1))")"
@@ -752,6 +828,128 @@ recover_raid5fs_load() { # recover_raid5fs_load REP DATA: rebuild while fio rand
 	record raid5fs - recovery_load_MBps "$1" "$(python3 -c "print(round($MEMBER_BYTES / $secs / 1e6, 1))")"
 	record raid5fs - recovery_load_fio_iops "$1" "$(python3 -c "print(round($(fio_value "$out" rw.iops)))")"
 	log "  raid5fs recovery under load #$1: ${secs}s for $MEMBER_SIZE"
+}
+
+# ---- rebuild at fill levels (--fills) ----
+# Each array or filesystem is made for one measurement and removed after it
+# (on failure: by cleanup(), it is in KMOUNTS, LOOPS, R5MNTS, DAEMONS).
+FILL_FILES=4          # the data goes into this many files
+FILL_BT_DEVID=$NMEMBERS # btrfs: device 4 goes (raid5fs: slot FAIL_SLOT = 3, the 4th member)
+FILL_BT_DEVS=() FILL_BT_FAILED=0
+fill_bytes() { # fill_bytes DIR PERCENT -> PERCENT (at most 98) of DIR's free space (df), in bytes, a multiple of 4 MiB
+	local avail
+	avail=$(df -B1 --output=avail "$1" | tail -1 | tr -d ' ')
+	python3 -c "print(int($avail * min($2, 98) / 100) >> 22 << 22)"
+}
+fill_write() { # fill_write DIR BYTES NAME: BYTES of incompressible data in FILL_FILES files in DIR
+	local out=$OUT/raw/fio.$3.json
+	timeout 900 fio --name=fill --directory="$1" --filename_format="fill.\$filenum" --nrfiles="$FILL_FILES" \
+		--file_service_type=sequential --size="$2" --rw=write --bs=1M --ioengine=libaio --iodepth=8 \
+		--direct=1 --end_fsync=1 --fallocate=none --output-format=json --output="$out" >/dev/null ||
+		die "fio writing $2 bytes for $3 failed (see $out)"
+	sync
+}
+mib_of() { python3 -c "print(round($1 / 2**20, 1))"; } # mib_of BYTES -> MiB, 1 decimal
+alloc_bytes() { echo $(($(stat -c %b "$1") * 512)); } # alloc_bytes FILE -> bytes allocated on disk
+loops_read_bytes() { # loops_read_bytes DEV...: bytes read from these block devices since attached ('' skipped)
+	local d total=0
+	for d in "$@"; do
+		[ -n "$d" ] && total=$((total + $(awk '{ print $3 }' "/sys/block/${d#/dev/}/stat") * 512))
+	done
+	echo "$total"
+}
+r5_stop() { # r5_stop MNT PID: unmount an array mounted here, wait until its daemon exits
+	local i
+	"$RAID5FS" umount "$1" >/dev/null
+	drop R5MNTS "$1"
+	for i in $(seq 150); do kill -0 "$2" 2>/dev/null || break; sleep 0.2; done
+	if kill -0 "$2" 2>/dev/null; then die "raid5fs daemon $2 still runs after umount $1"; fi
+	drop DAEMONS "$2"
+}
+
+# fill_raid5fs P REP: a new array, mkfs.ext4 (defaults: it discards), P% of
+# its free space written, member FAIL_SLOT failed and rebuilt onto a new
+# file -> $FILL_BYTES (the data written)
+fill_raid5fs() {
+	local p=$1 rep=$2 t=raid5fs-fill-$1 d=$WORK/fill-r5 mnt data members=() i pid secs new v
+	mnt=$d/mnt data=$d/data new=$d/m/m$FAIL_SLOT.new
+	mkdir -p "$d/m" "$mnt"
+	for i in $(seq 0 $((NMEMBERS - 1))); do members+=("$d/m/m$i"); done
+	r5_new_array "$mnt" "${members[@]}"
+	pid=$R5_NEW_PID
+	if [ "$R5_CONFIG_SET" = 0 ]; then
+		info raid5fs_config "$(r5_json "$mnt" "$R5_CONFIG")"
+		R5_CONFIG_SET=1
+	fi
+	"$RAID5FS" speed "$mnt" --max 2000M >/dev/null
+	loop_attach "$mnt/image" dio
+	mkfs.ext4 -q -F "$LOOP_DEV" # its defaults: discards the whole image first
+	kmount "$LOOP_DEV" "$data"
+	FILL_BYTES=$(fill_bytes "$data" "$p")
+	fill_write "$data" "$FILL_BYTES" "$t.$rep"
+	kumount "$data"
+	loop_detach "$LOOP_DEV"
+	"$RAID5FS" fail "$mnt" "$FAIL_SLOT" >/dev/null
+	r5_wait_health "$mnt" degraded
+	drop_caches
+	r5_status "$mnt" >"$OUT/raw/status.$t.$rep.before.json"
+	secs=$(r5_replace "$mnt" "$FAIL_SLOT" "$new")
+	r5_status "$mnt" >"$OUT/raw/status.$t.$rep.after.json"
+	# survivors' reads during the rebuild (all slots but the new one), units in use (per member)
+	v=$(python3 - "$OUT/raw/status.$t.$rep.before.json" "$OUT/raw/status.$t.$rep.after.json" "$FAIL_SLOT" <<'PYEOF'
+import json, sys
+a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+before = {m["slot"]: m["read_bytes"] for m in a["members"]}
+rd = sum(m["read_bytes"] - before[m["slot"]] for m in b["members"] if m["slot"] != int(sys.argv[3]))
+print(round(rd / 2**20, 1), round(a["in_use"]["bytes_in_use"] / 2**20, 1))
+PYEOF
+	)
+	record "$t" - rebuild_s "$rep" "$secs"
+	record "$t" - data_mib "$rep" "$(mib_of "$FILL_BYTES")"
+	record "$t" - in_use_mib "$rep" "${v#* }"
+	record "$t" - new_member_mib "$rep" "$(mib_of "$(alloc_bytes "$new")")"
+	record "$t" - survivor_read_mib "$rep" "${v% *}"
+	log "  $t #$rep: ${secs}s, $(mib_of "$FILL_BYTES") MiB written, in use ${v#* } MiB/member, read ${v% *} MiB"
+	r5_stop "$mnt" "$pid"
+	rm -rf "$d"
+}
+
+# fill_btrfs P REP BYTES: a new btrfs raid5, BYTES written (at most 98% of
+# its free space), device FILL_BT_DEVID taken away and replaced
+fill_btrfs() {
+	local p=$1 rep=$2 t=btrfs-fill-$1 d=$WORK/fill-btrfs mnt bytes alloc surv rd0 i log0
+	mnt=$d/data
+	btrfs_make "$d" "$mnt" FILL_BT_DEVS
+	bytes=$(fill_bytes "$mnt" 100)
+	[ "$bytes" -le "$3" ] || bytes=$3
+	fill_write "$mnt" "$bytes" "$t.$rep"
+	alloc=$(btrfs_dev_used "$mnt" "$FILL_BT_DEVID")
+	btrfs_degrade "$d" "$mnt" FILL_BT_DEVS "$FILL_BT_DEVID"
+	surv=("${FILL_BT_DEVS[@]}")
+	rd0=$(loops_read_bytes "${surv[@]}")
+	record "$t" - data_mib "$rep" "$(mib_of "$bytes")"
+	record "$t" - alloc_mib "$rep" "$(mib_of "$alloc")"
+	log0=0 # the replace's lines of replace.log come after these
+	if [ -e "$OUT/raw/replace.log" ]; then log0=$(wc -l <"$OUT/raw/replace.log"); fi
+	if btrfs_replace "$d" "$mnt" FILL_BT_DEVS "$FILL_BT_DEVID"; then
+		record "$t" - rebuild_s "$rep" "$BT_SECS"
+		record "$t" - new_member_mib "$rep" "$(mib_of "$(alloc_bytes "$d/d$FILL_BT_DEVID")")"
+		record "$t" - survivor_read_mib "$rep" "$(mib_of $(($(loops_read_bytes "${surv[@]}") - rd0)))"
+		log "  $t #$rep: ${BT_SECS}s, $(mib_of "$bytes") MiB written, $(mib_of "$alloc") MiB allocated on device $FILL_BT_DEVID"
+	else
+		# e.g. ENOSPC when every device is fully allocated: the scrub under
+		# the replace cannot make a block group read-only
+		FILL_BT_FAILED=$((FILL_BT_FAILED + 1))
+		record "$t" - replace_failed "$rep" 1
+		info "fill_btrfs_error:$p:$rep" "$(tail -n +$((log0 + 1)) "$OUT/raw/replace.log" | grep ERROR | tail -1 || true)"
+		log "  $t #$rep: btrfs replace failed after writing $(mib_of "$bytes") MiB (see $OUT/raw/replace.log and dmesg)"
+		btrfs replace cancel "$mnt" >/dev/null 2>&1 || true
+	fi
+	kumount "$mnt"
+	for i in "${FILL_BT_DEVS[@]}"; do [ -z "$i" ] || loop_detach "$i"; done
+	FILL_BT_DEVS=()
+	btrfs device scan --forget >/dev/null 2>&1 || true
+	rm -rf "$d"
 }
 
 START=$SECONDS
@@ -790,6 +988,7 @@ checkpoint setup
 
 # healthy: the four jobs on every target, round robin
 for rep in $(seq "$REPS"); do
+	[ "${#HEALTHY[@]}" -gt 0 ] || break # "--targets fill": nothing here
 	log "healthy, repetition $rep of $REPS"
 	for tl in "${HEALTHY[@]}"; do
 		# shellcheck disable=SC2086 # "TARGET LOOP": split on purpose
@@ -808,6 +1007,7 @@ checkpoint healthy
 if want raid5fs; then degrade_raid5fs; fi
 if want btrfs-raid5; then degrade_btrfs; fi
 for rep in $(seq "$REPS"); do
+	[ "${#DEGRADED[@]}" -gt 0 ] || break
 	log "degraded, repetition $rep of $REPS"
 	for tl in "${DEGRADED[@]}"; do
 		# shellcheck disable=SC2086 # "TARGET LOOP": split on purpose
@@ -827,6 +1027,7 @@ if want checksums; then
 fi
 BT_OK=1
 for rep in $(seq "$REPS"); do
+	want raid5fs || want btrfs-raid5 || want checksums || break
 	log "recovery, repetition $rep of $REPS"
 	if want raid5fs; then
 		[ "$rep" = 1 ] || degrade_raid5fs
@@ -861,6 +1062,19 @@ for t in "${VA_TARGETS[@]}"; do
 	r5_status "$(r5_mnt_of "$t")" >"$OUT/raw/status.$t.end.json"
 	record_rss "$t" "${VA_PID[$t]}"
 done
+
+# rebuild at fill levels: every level (raid5fs, then btrfs with the same
+# data) in repetition 1, then in repetition 2, ...
+if want fill; then
+	for rep in $(seq "$REPS"); do
+		log "rebuild at fill levels, repetition $rep of $REPS"
+		for p in "${FILL_LEVELS[@]}"; do
+			fill_raid5fs "$p" "$rep"
+			fill_btrfs "$p" "$rep" "$FILL_BYTES"
+		done
+	done
+	info fill_btrfs_failed "$FILL_BT_FAILED"
+fi
 checkpoint end
 info elapsed_s "$((SECONDS - START))"
 [ "$((SECONDS - START))" -le "$BUDGET" ] || log "warning: took $((SECONDS - START)) s, over the ${BUDGET} s budget"
@@ -887,30 +1101,37 @@ def med(metric, target, loop):
 UNITS = {"seq_write": "MB/s", "seq_read": "MB/s", "rand_write": "IOPS", "rand_read": "IOPS",
          "recovery_idle_MBps": "MB/s", "recovery_load_MBps": "MB/s", "recovery_load_fio_iops": "IOPS",
          "member_read_MBps": "MB/s", "parallel_read_MBps": "MB/s", "replace_MBps": "MB/s",
-         "replace_written_MBps": "MB/s", "cpu_s_per_gib": "s/GiB", "peak_rss_mib": "MiB", "threads": ""}
+         "replace_written_MBps": "MB/s", "cpu_s_per_gib": "s/GiB", "peak_rss_mib": "MiB", "threads": "",
+         "rebuild_s": "s", "data_mib": "MiB", "in_use_mib": "MiB", "alloc_mib": "MiB", "new_member_mib": "MiB",
+         "survivor_read_mib": "MiB", "replace_failed": ""}
 LABEL = {"seq_write": "seq write 1M", "seq_read": "seq read 1M", "rand_write": "rand write 4k",
          "rand_read": "rand read 4k", "recovery_idle_MBps": "recovery idle",
          "recovery_load_MBps": "recovery + fio load", "recovery_load_fio_iops": "fio randrw during recovery",
          "member_read_MBps": "raw read / member", "parallel_read_MBps": "raw read, 3 in parallel",
          "replace_MBps": "btrfs replace (alloc.)", "replace_written_MBps": "btrfs replace (written)",
          "cpu_s_per_gib": "daemon CPU / GiB written", "peak_rss_mib": "daemon peak RSS",
-         "threads": "daemon threads at the end"}
+         "threads": "daemon threads at the end", "rebuild_s": "rebuild at fill level",
+         "data_mib": "data written (fill)", "in_use_mib": "in use per member (fill)",
+         "alloc_mib": "allocated on device (fill)", "new_member_mib": "new member on disk (fill)",
+         "survivor_read_mib": "read from survivors (fill)", "replace_failed": "btrfs replace failed (fill)"}
 CS_MODES = [m for m in info.get("checksums", "").split(",") if m]
 CS = ["raid5fs-csum-" + m for m in CS_MODES]
 POLS = [p for p in info.get("policies", "").split(",") if p]
 PO = ["raid5fs-policy-" + p for p in POLS]
+FILLS = [int(p) for p in info.get("fills", "").split(",") if p]
+FT = [f"{k}-fill-{p}" for p in FILLS for k in ("raid5fs", "btrfs")]
 TORDER = ["raid5fs", "passthrough", "plain-loop", "btrfs-raid5", "raid5fs-degraded",
-          "btrfs-raid5-degraded", "survivors-raw"] + CS + PO
+          "btrfs-raid5-degraded", "survivors-raw"] + CS + PO + FT
 MORDER = list(UNITS)
 LORDER = ["dio", "buffered", "-"]
 
-ratios = []  # (name, num, den, goal, kind) kind: ">=" or "<="
+ratios = []  # (name, num, den, goal, kind) kind: ">=", ">" or "<="
 def ratio(name, num, den, goal=None, op=">=", section=None):
     a, b = med(*num), med(*den)
     if a is None or b is None or b == 0:
         return
     r = a / b
-    met = None if goal is None else (r >= goal if op == ">=" else r <= goal)
+    met = None if goal is None else (r >= goal if op == ">=" else r > goal if op == ">" else r <= goal)
     ratios.append({"name": name, "value": round(r, 3), "goal": goal, "op": op, "met": met,
                    "num": "/".join(num), "den": "/".join(den)})
     if section:
@@ -987,6 +1208,11 @@ for va in VARIANTS:
             ratio(f"{LABEL[metric]} {m}/{base}" + (f" ({loop} loop)" if loop != "-" else ""),
                   (metric, pre + m, loop), (metric, pre + base, loop), va["goals"].get((m, metric)),
                   section=va["section"])
+# rebuild at fill levels: btrfs replace seconds / raid5fs rebuild seconds.
+# Goal (issue 11): raid5fs faster at every level
+for p in FILLS:
+    ratio(f"rebuild at {p}% btrfs replace s / raid5fs s", ("rebuild_s", f"btrfs-fill-{p}", "-"),
+          ("rebuild_s", f"raid5fs-fill-{p}", "-"), 1.0, ">", section="fill")
 pt_rss = med("peak_rss_mib", "passthrough", "-")
 if pt_rss is not None and med("peak_rss_mib", "raid5fs", "-") is not None:
     ratios.append({"name": "peak RSS raid5fs - passthrough (MiB; libfuse's buffers are in both)",
@@ -1167,6 +1393,66 @@ for va in VARIANTS:
         if e:
             e = dict(e, records_per_group=e["records"] / e["groups"] if e.get("groups") else None)
             lines.append(f"    {'total (mkfs, file, jobs)':<26}" + "".join(f"{cell(k, e.get(k)):>10}" for k, _ in cols))
+# rebuild at fill levels: medians per level, raid5fs beside btrfs
+fill_doc = None
+if FILLS:
+    fill_doc = {"fills": FILLS, "member_size": info.get("fill_member_size"), "medians": {},
+                "goal": "raid5fs rebuild faster than btrfs replace at every fill level (btrfs/raid5fs > 1)",
+                "btrfs_failed": int(info.get("fill_btrfs_failed", "0") or 0),
+                "ratios": [r for r in ratios if r.get("section") == "fill"]}
+    FM = ["rebuild_s", "data_mib", "in_use_mib", "alloc_mib", "new_member_mib", "survivor_read_mib"]
+    nreps = max([len(vals.get(("rebuild_s", t, "-"), [])) for t in FT] or [0])
+    fill_fails = []
+    lines.append("")
+    lines.append(f"Rebuild at fill levels (4 x {info.get('fill_member_size')}; medians of {nreps}; fill ="
+                 " % of the ext4's free space written as file data, 100 = 98%;")
+    lines.append("  raid5fs: fail member 3 + replace onto a new file; btrfs raid5: the same data (at most what"
+                 " fits), replace of a missing device 4):")
+    lines.append(f"  {'':<23}{'rebuild / replace s':^36}  {'raid5fs MiB':^30}  {'btrfs MiB':^30}")
+    lines.append(f"  {'fill %':>6} {'data GiB':>15} {'raid5fs':>11} {'btrfs':>11} {'btrfs/r5fs':>12}  "
+                 f"{'in use':>8} {'new memb.':>10} {'read':>10}  {'alloc.':>8} {'new memb.':>10} {'read':>10}")
+    for p in FILLS:
+        r5, bt = f"raid5fs-fill-{p}", f"btrfs-fill-{p}"
+        m = {k: {t: med(k, t, "-") for t in (r5, bt)} for k in FM}
+        fill_doc["medians"][str(p)] = {"raid5fs": {k: m[k][r5] for k in FM if m[k][r5] is not None},
+                                       "btrfs": {k: m[k][bt] for k in FM if m[k][bt] is not None}}
+        d5, db = m["data_mib"][r5], m["data_mib"][bt]
+        data = "-" if d5 is None else f"{d5 / 1024:.2f}"
+        if db is not None and (d5 is None or abs(db - d5) > 0.005 * d5):
+            data += f" ({'btrfs ' if d5 is None else 'bt '}{db / 1024:.2f})"
+        rs, bs = m["rebuild_s"][r5], m["rebuild_s"][bt]
+        ratio_s = fmt(round(bs / rs, 3)) if rs and bs is not None else "-"  # as in the goal lines
+        nfail = len(vals.get(("replace_failed", bt, "-"), []))
+        errs = sorted({v for k, v in info.items() if k.startswith(f"fill_btrfs_error:{p}:")})
+        if nfail:
+            fill_doc["medians"][str(p)]["btrfs"]["replace_failed"] = nfail
+            fill_doc["medians"][str(p)]["btrfs"]["errors"] = errs
+            why = "ENOSPC" if any("No space left" in e for e in errs) else "failed"
+            bs_cell = f"{why} {nfail}/{nfail + len(vals.get(('rebuild_s', bt, '-'), []))}"
+            if bs is not None:
+                bs_cell = f"{fmt(bs)} ({bs_cell})"
+            fill_fails.append(f"  {p}%: btrfs replace failed in {nfail} of"
+                              f" {nfail + len(vals.get(('rebuild_s', bt, '-'), []))} repetition(s): " + "; ".join(errs))
+        else:
+            bs_cell = fmt(bs)
+        lines.append(f"  {p:>6} {data:>15} {fmt(rs):>11} {bs_cell:>11} {ratio_s:>12}  "
+                     f"{fmt(m['in_use_mib'][r5]):>8} {fmt(m['new_member_mib'][r5]):>10} "
+                     f"{fmt(m['survivor_read_mib'][r5]):>10}  {fmt(m['alloc_mib'][bt]):>8} "
+                     f"{fmt(m['new_member_mib'][bt]):>10} {fmt(m['survivor_read_mib'][bt]):>10}")
+    lines.append("  in use: the array's in-use map (status.json, per member); alloc.: btrfs chunks on device 4"
+                 " before it went; new memb.: the new member file's allocated size; read: from the 3 survivors"
+                 " during the rebuild")
+    lines.append("  goal (issue 11): raid5fs rebuild faster than btrfs replace at every fill level (btrfs/r5fs > 1)")
+    for p in FILLS:
+        name = f"rebuild at {p}% btrfs replace s / raid5fs s"
+        r = [x for x in fill_doc["ratios"] if x["name"] == name]
+        if r:
+            r = r[0]
+            lines.append(f"  {name:<66} {fmt(r['value']):>7}  (goal {r['op']} {r['goal']:g})  {'ok' if r['met'] else 'MISS'}")
+        else:
+            why = "btrfs replace failed" if vals.get(("replace_failed", f"btrfs-fill-{p}", "-")) else "no time of both"
+            lines.append(f"  {name:<66} {'-':>7}  ({why})")
+    lines.extend(fill_fails)
 lines.append("")
 lines.append("loop: dio = losetup --direct-io=on, buffered = default loop device (mount -o loop); "
              "pt = passthrough")
@@ -1243,6 +1529,8 @@ doc = {"info": {k: v for k, v in info.items() if not k.startswith("loop_dio:")},
        "loop_dio_actual": loops, "results": rows, "ratios": ratios, "rss": rss_row,
        "raid5fs_counters": counters, "raid5fs_counters_per_job": per_job}
 doc.update(va_docs)
+if fill_doc:
+    doc["fill_levels"] = fill_doc
 json.dump(doc, open(os.path.join(out, "bench.json"), "w"), indent=1)
 print(f"\nwritten: {os.path.join(out, 'bench.json')}, {os.path.join(out, 'bench.txt')}")
 EOF
