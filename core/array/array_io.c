@@ -95,31 +95,30 @@ r5_cached_round(struct r5_array *a, uint8_t *buf, uint64_t start, uint64_t *pos,
 	return err;
 }
 
-/* Reads [pos, pos+len) of one chunk straight from its member if no stripe
- * there has work or dirty pages. Returns 1 if it did, 0 if the cache must
- * serve it, or -errno. A write acknowledged before this read started is
- * either still in a busy stripe or already on the member. */
+/* Reads len bytes of one chunk, at loc (where the image offset maps),
+ * straight from its member if no stripe there has work or dirty pages.
+ * Returns 1 if it did, 0 if the cache must serve it, or -errno. A write
+ * acknowledged before this read started is either still in a busy stripe
+ * or already on the member. */
 static int
-r5_bypass_read(struct r5_array *a, uint8_t *buf, uint64_t pos, uint64_t len)
+r5_bypass_read(struct r5_array *a, uint8_t *buf, const struct r5_location *loc, uint64_t len)
 {
 	const uint32_t strip = r5_cache_strip_size(a->cache);
-	struct r5_location loc;
 
 	if (r5_members_nr_failed(a->members) > 0)
 		return 0;
-	r5_layout_map(&a->geo, pos, &loc);
-	for (uint64_t s = loc.member_offset / strip; s <= (loc.member_offset + len - 1) / strip; s++)
+	for (uint64_t s = loc->member_offset / strip; s <= (loc->member_offset + len - 1) / strip; s++)
 		if (r5_stripe_busy(a->cache, s))
 			return 0;
-	int err = r5_members_read(a->members, loc.member, buf, len, loc.member_offset);
+	int err = r5_members_read(a->members, loc->member, buf, len, loc->member_offset);
 	/* A block that does not verify goes the cache's way, which rebuilds
 	 * and heals it (or finds it was being rewritten while read here). */
 	if (err == -EBADMSG)
 		return 0;
 	if (err < 0) {
 		/* let the cache path deal with it (it will use parity) */
-		r5_members_fail(a->members, loc.member, "read error at member offset %llu: %s",
-				   (unsigned long long)loc.member_offset, strerror(-err));
+		r5_members_fail(a->members, loc->member, "read error at member offset %llu: %s",
+				   (unsigned long long)loc->member_offset, strerror(-err));
 		return 0;
 	}
 	atomic_fetch_add(&a->io.bypass_reads, 1);
@@ -164,7 +163,7 @@ r5_array_read(struct r5_array *a, void *buf, size_t len, uint64_t off)
 			pos = piece_end;
 			continue;
 		}
-		int r = r5_bypass_read(a, p + (pos - off), pos, piece_end - pos);
+		int r = r5_bypass_read(a, p + (pos - off), &loc, piece_end - pos);
 
 		if (r < 0) {
 			err = r;

@@ -60,11 +60,18 @@ write_zeros(struct r5_array *a, uint64_t start, uint64_t end, bool count_in)
 	return 0;
 }
 
+/* Image bytes per unit of the in-use map: its rows, whole. */
+static uint64_t
+unit_image_bytes(struct r5_array *a)
+{
+	return r5_usemap_unit_size(a->usemap) * (a->geo.nr_members - 1);
+}
+
 /* The image bytes of unit u: [*ustart, *uend) (the last one may be short). */
 static void
 unit_span(struct r5_array *a, uint64_t u, uint64_t *ustart, uint64_t *uend)
 {
-	const uint64_t unit_image = r5_usemap_unit_size(a->usemap) * (a->geo.nr_members - 1);
+	const uint64_t unit_image = unit_image_bytes(a);
 	const uint64_t size = r5_array_size(a);
 
 	*ustart = u * unit_image;
@@ -179,8 +186,7 @@ r5_array_discard(struct r5_array *a, uint64_t off, uint64_t len)
 	if (!a->usemap)
 		return write_zeros(a, off, end, true);
 	for (pos = off; pos < end && err == 0;) {
-		const uint64_t unit_image = r5_usemap_unit_size(a->usemap) * (a->geo.nr_members - 1);
-		uint64_t u = pos / unit_image, ustart, uend, seg_end, count;
+		uint64_t u = pos / unit_image_bytes(a), ustart, uend, seg_end, count;
 
 		unit_span(a, u, &ustart, &uend);
 		seg_end = end < uend ? end : uend;

@@ -69,10 +69,9 @@ r5_monitor_watch(struct r5_array *a, int ifd, int *wd, const void **watched)
 	for (uint32_t s = 0; s < a->geo.nr_members; s++) {
 		char path[PATH_MAX];
 		const void *ctx = NULL;
-		struct stat st;
 		int err;
 
-		if (!r5_members_file_info(a->members, s, &ctx, path, sizeof(path), &st, &err))
+		if (!r5_members_file_info(a->members, s, &ctx, path, sizeof(path), NULL, &err))
 			ctx = NULL;
 		if (ctx == watched[s])
 			continue;

@@ -115,9 +115,9 @@ bool r5_members_superblock(struct r5_members *ms, uint32_t slot, struct r5_super
 struct r5_member *r5_members_member(struct r5_members *ms, uint32_t slot);
 /* What the monitor needs of a present member's file, taken under sb_lock
  * so that a replace cannot swap the member meanwhile: a token that changes
- * when the slot gets another member, its path, and its fstat (*stat_err 0,
- * or the backend's -errno: -ENOTSUP without a stat op). false (nothing
- * set) when the slot has no present member. */
+ * when the slot gets another member, its path, and its fstat unless st is
+ * NULL (*stat_err 0, or the backend's -errno: -ENOTSUP without a stat op).
+ * false (nothing set) when the slot has no present member. */
 bool r5_members_file_info(struct r5_members *ms, uint32_t slot, const void **id, char *path,
 			  size_t pathlen, struct stat *st, int *stat_err);
 

@@ -122,7 +122,7 @@ r5_members_file_info(struct r5_members *ms, uint32_t slot, const void **id, char
 	if (present) {
 		*id = m->ctx;
 		snprintf(path, pathlen, "%s", m->path);
-		*stat_err = r5_member_stat(m, st);
+		*stat_err = st ? r5_member_stat(m, st) : 0;
 	}
 	r5_mutex_unlock(&ms->sb_lock);
 	return present;
