@@ -44,6 +44,7 @@ struct r5_io_stats {
 	atomic_ullong reads, writes, flushes;   /* image requests */
 	atomic_ullong read_bytes, write_bytes;
 	atomic_ullong bypass_reads;             /* reads served straight from a member */
+	atomic_ullong degraded_reads;           /* pieces rebuilt straight from the survivors */
 	atomic_ullong errors;                   /* requests that returned an error */
 	atomic_ullong discards;                 /* r5_array_discard calls */
 	atomic_ullong units_released;           /* units the in-use map gave up */
@@ -102,6 +103,13 @@ struct r5_discards {
 	struct r5_discard_unit slot[R5_DISCARD_SLOTS];
 };
 
+/* Write rounds counted in and out per bucket of member rows, around the
+ * attach of their segments (degraded_read.c says why). */
+#define R5_WSEQ_BUCKETS 1024
+struct r5_write_seq_bucket {
+	atomic_ullong begun, ended;
+};
+
 struct r5_array {
 	struct r5_geometry geo;
 	uint8_t uuid[16];
@@ -125,6 +133,7 @@ struct r5_array {
 	struct r5_discards discards;   /* discard.c */
 	struct r5_io_stats io;
 	struct r5_readahead_state ra;  /* readahead.c; atomics only */
+	struct r5_write_seq_bucket wseq[R5_WSEQ_BUCKETS]; /* degraded_read.c; atomics only */
 	bool started;
 	uint64_t start_ns;
 };
@@ -173,6 +182,15 @@ void r5_discards_destroy(struct r5_discards *d);
 /* readahead.c: tells the members which ranges a read, and a stream of
  * reads, will need, so the kernel fetches them in parallel and ahead. */
 void r5_readahead(struct r5_array *a, uint64_t off, uint64_t end);
+
+/* degraded_read.c: a write round counts itself in before it attaches its
+ * segments and out after (member rows [start, end)); a chunk piece on a
+ * member not in sync is rebuilt from the survivors without the cache:
+ * 1 if it was, 0 if the cache must serve it. */
+void r5_write_seq_begin(struct r5_array *a, uint64_t start, uint64_t end);
+void r5_write_seq_end(struct r5_array *a, uint64_t start, uint64_t end);
+int r5_degraded_read(struct r5_array *a, uint8_t *buf, const struct r5_location *loc,
+		     uint64_t len);
 
 /* safe_mode.c */
 void r5_safe_mode_init(struct r5_array *a, bool active);

@@ -79,34 +79,44 @@ r5_cached_round(struct r5_array *a, uint8_t *buf, uint64_t start, uint64_t *pos,
 		nseg++;
 	}
 	r5_req_init(&req, nwait);
+	const uint64_t span_start = r5_member_span_start(a, round_start);
+	const uint64_t span_end = r5_member_span_end(a, *pos);
 	/* a write round waits while a recovery window there is rebuilt
-	 * straight from the members (core/sync/sync_direct.c) */
-	unsigned ticket = write ? r5_sync_write_begin(a->sync, r5_member_span_start(a, round_start),
-						     r5_member_span_end(a, *pos))
-				: 0;
+	 * straight from the members (core/sync/sync_direct.c), and is seen
+	 * by degraded reads rebuilding a chunk there (degraded_read.c) */
+	unsigned ticket = 0;
+
+	if (write) {
+		ticket = r5_sync_write_begin(a->sync, span_start, span_end);
+		r5_write_seq_begin(a, span_start, span_end);
+	}
 	r5_cache_plug(c);
 	for (uint32_t i = 0; i < nseg; i++)
 		r5_stripe_attach(c, pieces[i].sector, pieces[i].dev, attach[i], write);
 	r5_cache_unplug(c);
-	if (write)
+	if (write) {
+		r5_write_seq_end(a, span_start, span_end);
 		r5_sync_write_end(a->sync, ticket);
+	}
 	err = r5_req_wait(&req);
 	r5_req_destroy(&req);
 	return err;
 }
 
 /* Reads len bytes of one chunk, at loc (where the image offset maps),
- * straight from its member if no stripe there has work or dirty pages.
- * Returns 1 if it did, 0 if the cache must serve it, or -errno. A write
- * acknowledged before this read started is either still in a busy stripe
- * or already on the member. */
+ * straight from its member if no stripe there has work or dirty pages;
+ * on a degraded array, a chunk of the missing member is rebuilt from the
+ * survivors (degraded_read.c). Returns 1 if it did, 0 if the cache must
+ * serve it, or -errno. A write acknowledged before this read started is
+ * either still in a busy stripe or already on the member. */
 static int
 r5_bypass_read(struct r5_array *a, uint8_t *buf, const struct r5_location *loc, uint64_t len)
 {
 	const uint32_t strip = r5_cache_strip_size(a->cache);
+	const bool degraded = r5_members_nr_failed(a->members) > 0;
 
-	if (r5_members_nr_failed(a->members) > 0)
-		return 0;
+	if (degraded && !r5_members_ok(a->members, loc->member))
+		return r5_degraded_read(a, buf, loc, len);
 	for (uint64_t s = loc->member_offset / strip; s <= (loc->member_offset + len - 1) / strip; s++)
 		if (r5_stripe_busy(a->cache, s))
 			return 0;
@@ -115,6 +125,8 @@ r5_bypass_read(struct r5_array *a, uint8_t *buf, const struct r5_location *loc, 
 	 * and heals it (or finds it was being rewritten while read here). */
 	if (err == -EBADMSG)
 		return 0;
+	if (err < 0 && degraded)
+		return 0; /* the cache decides what a second failure means */
 	if (err < 0) {
 		/* let the cache path deal with it (it will use parity) */
 		r5_members_fail(a->members, loc->member, "read error at member offset %llu: %s",

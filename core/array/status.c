@@ -310,11 +310,11 @@ r5_array_status_json(struct r5_array *a, char *buf, size_t len)
 	       r5_sync_result(sn.last_result), ull(sn.mismatch_sectors));
 	r5_out(&o, "  \"io\": {\"reads\": %llu, \"writes\": %llu, \"flushes\": %llu, "
 		   "\"read_bytes\": %llu, \"write_bytes\": %llu, \"bypass_reads\": %llu, "
-		   "\"errors\": %llu},\n",
+		   "\"degraded_reads\": %llu, \"errors\": %llu},\n",
 	       ull(atomic_load(&a->io.reads)), ull(atomic_load(&a->io.writes)),
 	       ull(atomic_load(&a->io.flushes)), ull(atomic_load(&a->io.read_bytes)),
 	       ull(atomic_load(&a->io.write_bytes)), ull(atomic_load(&a->io.bypass_reads)),
-	       ull(atomic_load(&a->io.errors)));
+	       ull(atomic_load(&a->io.degraded_reads)), ull(atomic_load(&a->io.errors)));
 	if (a->cache) {
 		struct r5_cache_info ci;
 

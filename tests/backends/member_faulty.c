@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "locks.h"
 #include "member_faulty.h"
@@ -78,6 +79,12 @@ faulty_pread(void *ctx, void *buf, size_t len, uint64_t off)
 {
 	struct faulty_ctx *f = ctx;
 
+	r5_mutex_lock(&f->lock);
+	const uint32_t delay = f->spec.delay_min_len && len >= f->spec.delay_min_len
+				       ? f->spec.delay_us : 0;
+	r5_mutex_unlock(&f->lock);
+	if (delay)
+		usleep(delay);
 	if (faulty_hit(f, R5_FAULT_READ)) {
 		if (f->spec.error)
 			return -f->spec.error;

@@ -14,7 +14,11 @@
  * the first such byte flipped: a spot that always reads back wrong. With
  * corrupt_span == 0, each transfer is hit with probability corrupt_ppm /
  * 1e6 at a seeded position. Corrupted writes store the flipped byte; the
- * caller's buffer is never changed. */
+ * caller's buffer is never changed.
+ *
+ * Slow reads: a read of at least delay_min_len bytes sleeps delay_us
+ * before its transfer (a disk that takes its time over large requests;
+ * tests use it to widen a race). */
 #ifndef R5_TEST_MEMBER_FAULTY_H
 #define R5_TEST_MEMBER_FAULTY_H
 
@@ -33,6 +37,8 @@ struct r5_fault_spec {
 	uint32_t corrupt_ops;   /* R5_FAULT_READ / R5_FAULT_WRITE: flip silently */
 	uint32_t corrupt_ppm;   /* ... per transfer at random, when corrupt_span is 0 */
 	uint64_t corrupt_at, corrupt_span; /* ... or always at this member spot */
+	uint32_t delay_us;      /* slow reads: sleep this long ... */
+	uint64_t delay_min_len; /* ... before reads of at least this many bytes (> 0) */
 };
 
 /* Puts the fault layer over m (m keeps working through it). 0 or -errno. */

@@ -1,0 +1,123 @@
+/* degraded_read.c - reads of a degraded array without the stripe cache.
+ *
+ * With a member missing, every read used to go through the stripe cache:
+ * 4 KiB stripe by stripe, each handled by a worker, even for the chunks
+ * whose member is there. Now, per chunk piece:
+ *   - on a member in sync, the piece is read straight from it, as on a
+ *     healthy array (array_io.c, r5_bypass_read);
+ *   - on the missing member, the same range is read from every survivor
+ *     (one call each, verified by the member layer) and XORed here.
+ * Anything unusual (a stripe busy in the cache, a second member not in
+ * sync, a region awaiting resync, a read error or a block that fails its
+ * checksum) sends the piece to the stripe cache, which rebuilds, heals,
+ * counts and fails members as before.
+ *
+ * The reconstruction must not race a write into its rows: a survivor read
+ * before the write and parity read after it XOR to bytes that were never
+ * written, in a chunk nobody was writing. Stripes busy in the cache are
+ * seen by r5_stripe_busy; what it cannot see is a write round that has
+ * decided on those rows but not yet attached its segments. So every write
+ * round counts itself in and out, per row bucket, around its attach
+ * (r5_write_seq_begin/end, array_io.c), and a reconstruction
+ *   1. takes the bucket's "begun" count and requires every round that
+ *      began to have ended (attached, so busy or finished);
+ *   2. requires no stripe of the piece to be busy;
+ *   3. reads and XORs;
+ *   4. requires "begun" unchanged: no round began meanwhile.
+ * A round that began before 1 had attached before 2 looked, and one that
+ * began after 1 changes the count seen in 4. Readers never wait, writers
+ * pay two atomic adds per row bucket. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "array_internal.h"
+#include "raid5fs/parity.h"
+
+/* Counts a write round in (ended false) or out over member rows
+ * [start, end): each row's bucket once. */
+static void
+count_rows(struct r5_array *a, uint64_t start, uint64_t end, bool ended)
+{
+	uint64_t first = start / a->geo.chunk_size, last = (end - 1) / a->geo.chunk_size;
+
+	if (last - first >= R5_WSEQ_BUCKETS)
+		last = first + R5_WSEQ_BUCKETS - 1;
+	for (uint64_t row = first; row <= last; row++) {
+		struct r5_write_seq_bucket *b = &a->wseq[row % R5_WSEQ_BUCKETS];
+
+		atomic_fetch_add(ended ? &b->ended : &b->begun, 1);
+	}
+}
+
+void
+r5_write_seq_begin(struct r5_array *a, uint64_t start, uint64_t end)
+{
+	count_rows(a, start, end, false);
+}
+
+void
+r5_write_seq_end(struct r5_array *a, uint64_t start, uint64_t end)
+{
+	count_rows(a, start, end, true);
+}
+
+/* Reads every survivor's range [off, off+len) and XORs them into buf.
+ * 0, or 1 when the stripe cache must serve the piece. */
+static int
+xor_survivors(struct r5_array *a, uint32_t missing, uint8_t *buf, uint64_t off, uint64_t len)
+{
+	const uint32_t n = a->geo.nr_members;
+	void *src[R5_MAX_MEMBERS];
+	uint8_t *tmp = aligned_alloc(64, (size_t)len * (n - 2));
+	int k = 0, ret = 0;
+
+	if (!tmp)
+		return 1;
+	/* the first survivor lands in buf, the others beside it */
+	for (uint32_t i = 0; i < n && ret == 0; i++) {
+		if (i == missing)
+			continue;
+		src[k] = k == 0 ? buf : tmp + (size_t)(k - 1) * len;
+		if (r5_members_read(a->members, i, src[k], len, off) < 0)
+			ret = 1;
+		k++;
+	}
+	if (ret == 0)
+		r5_parity_xor(k, len, src, buf);
+	free(tmp);
+	return ret;
+}
+
+int
+r5_degraded_read(struct r5_array *a, uint8_t *buf, const struct r5_location *loc, uint64_t len)
+{
+	const uint32_t strip = r5_cache_strip_size(a->cache);
+	const uint64_t off = loc->member_offset, row = off / a->geo.chunk_size;
+	struct r5_write_seq_bucket *b = &a->wseq[row % R5_WSEQ_BUCKETS];
+	unsigned long long begun;
+
+	for (uint32_t i = 0; i < a->geo.nr_members; i++)
+		if (i != loc->member && !r5_members_ok(a->members, i))
+			return 0;
+	/* parity there may not match yet: the cache takes the data as it is */
+	for (uint64_t o = off; o < off + len; o += r5_bitmap_region_size(a->bitmap))
+		if (r5_bitmap_resync_pending(a->bitmap, o) ||
+		    r5_bitmap_resync_pending(a->bitmap, off + len - 1))
+			return 0;
+	/* ended before begun: a round counted in begun has then ended */
+	unsigned long long ended = atomic_load(&b->ended);
+
+	begun = atomic_load(&b->begun);
+	if (begun != ended)
+		return 0;
+	for (uint64_t s = off / strip; s <= (off + len - 1) / strip; s++)
+		if (r5_stripe_busy(a->cache, s))
+			return 0;
+	if (xor_survivors(a, loc->member, buf, off, len))
+		return 0;
+	if (atomic_load(&b->begun) != begun)
+		return 0;
+	atomic_fetch_add(&a->io.degraded_reads, 1);
+	return 1;
+}
