@@ -113,6 +113,11 @@ r5_load_candidates(const char *const *paths, int n, struct r5_candidate *cand, c
 				       cand[j].path);
 				return -EINVAL;
 			}
+		if (r5_member_lock(&c->member) == -EBUSY) {
+			r5_errf(err, errlen, "%s: in use by another array (a running raid5fs holds it)",
+				paths[i]);
+			return -EBUSY;
+		}
 		st = r5_sb_load(&c->member, &c->sb);
 		if (st != R5_SB_OK) {
 			r5_errf(err, errlen, "%s: %s", paths[i], r5_sb_status_str(st));

@@ -50,6 +50,11 @@ r5_open_replacement(struct r5_array *a, const char *path, bool spare, struct r5_
 		r5_errf(err, errlen, "%s: cannot open: %s", path, strerror(-ret));
 		return ret;
 	}
+	if (r5_member_lock(m) == -EBUSY) {
+		r5_errf(err, errlen, "%s: in use by another array (a running raid5fs holds it)", path);
+		ret = -EBUSY;
+		goto fail;
+	}
 	if (r5_member_stat(m, &st) == 0 && !S_ISREG(st.st_mode)) {
 		r5_errf(err, errlen, "%s: not a regular file", path);
 		ret = -EINVAL;

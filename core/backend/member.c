@@ -153,6 +153,22 @@ file_willneed(void *ctx, uint64_t off, uint64_t len)
 	(void)posix_fadvise(f->fd, (off_t)off, (off_t)len, POSIX_FADV_WILLNEED);
 }
 
+/* An open file description lock (F_OFD_SETLK): it belongs to this open of
+ * the file, not to the process, so two arrays in one process exclude each
+ * other too, and it goes away with the last close, a crash included. */
+static int
+file_lock(void *ctx, bool on)
+{
+	struct file_ctx *f = ctx;
+	struct flock fl = { .l_type = on ? F_WRLCK : F_UNLCK, .l_whence = SEEK_SET };
+
+	if (fcntl(f->fd, F_OFD_SETLK, &fl) == 0)
+		return 0;
+	if (errno == EAGAIN || errno == EACCES)
+		return -EBUSY;
+	return 0; /* no locks here (ENOLCK, EINVAL on some file systems): go on */
+}
+
 static const struct r5_member_ops file_ops = {
 	.pread = file_pread,
 	.pwrite = file_pwrite,
@@ -167,6 +183,7 @@ static const struct r5_member_ops file_ops = {
 	.preadv_cached = file_preadv_cached,
 	.pwritev_durable = file_pwritev_durable,
 	.punch = file_punch,
+	.lock = file_lock,
 };
 
 static int
@@ -222,6 +239,21 @@ r5_member_open_file(struct r5_member *m, const char *path, int create)
 	if (fd < 0)
 		return -errno;
 	return r5_member_from_fd(m, fd, path);
+}
+
+int
+r5_member_lock(struct r5_member *m)
+{
+	if (m->ops == NULL)
+		return -ENODEV;
+	return m->ops->lock ? m->ops->lock(m->ctx, true) : 0;
+}
+
+void
+r5_member_unlock(struct r5_member *m)
+{
+	if (m->ops && m->ops->lock)
+		(void)m->ops->lock(m->ctx, false);
 }
 
 /* ---- whole-buffer helpers ---- */

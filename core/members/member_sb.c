@@ -70,6 +70,7 @@ r5_members_store_locked(struct r5_members *ms)
 				if (!first_err)
 					first_err = err;
 				atomic_store(&s->state, R5_SLOT_FAULTY);
+				r5_member_unlock(&s->member); /* free to be given again */
 				atomic_fetch_add(&ms->nr_failed, 1);
 				snprintf(s->fail_reason, sizeof(s->fail_reason),
 					 "superblock write failed: %s", strerror(-err));
@@ -99,6 +100,7 @@ r5_members_fail(struct r5_members *ms, uint32_t slot, const char *fmt, ...)
 		return;
 	}
 	atomic_store(&s->state, R5_SLOT_FAULTY);
+	r5_member_unlock(&s->member); /* free to be given again (replace) */
 	if (old == R5_SLOT_IN_SYNC) /* a rebuilding slot was counted already */
 		atomic_fetch_add(&ms->nr_failed, 1);
 	va_start(ap, fmt);

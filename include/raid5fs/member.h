@@ -47,6 +47,11 @@ struct r5_member_ops {
 	/* optional: make [off, off+len) read as zeros and give its space back
 	 * (a hole; the file keeps its size); 0 or -errno. */
 	int (*punch)(void *ctx, uint64_t off, uint64_t len);
+	/* optional: take (on) or drop an exclusive lock on the file, held
+	 * until dropped or closed; another process, or another open in this
+	 * one, is refused: 0, -EBUSY when someone else holds it, or 0 where
+	 * the file system has no locks. */
+	int (*lock)(void *ctx, bool on);
 };
 
 struct r5_member {
@@ -55,6 +60,12 @@ struct r5_member {
 	char path[PATH_MAX];             /* as given by the user */
 };
 
+/* Takes the member's exclusive lock (ops->lock): an array holds one on
+ * each of its member files, so that a second array, or a second mount of
+ * the same one, cannot write them at the same time. 0 or -EBUSY. */
+int r5_member_lock(struct r5_member *m);
+/* Drops it: a failed member's file is free to be given again (replace). */
+void r5_member_unlock(struct r5_member *m);
 /* Opens a member file (O_RDWR, or O_RDWR|O_CREAT|O_EXCL when create). */
 int r5_member_open_file(struct r5_member *m, const char *path, int create);
 /* The file backend around an already-open descriptor (takes ownership). */

@@ -235,6 +235,10 @@ expect_unchanged "mount over a mount point in use"
 expect_error "mnt_A|in use|busy|already|A_m0" mount "${A[@]}" "$mntA"
 mountpoint -q "$mntA" || fail "$mntA was unmounted by a failed second mount"
 [[ -f $img ]] || fail "image vanished after a failed second mount"
+# The same members at another mount point: two arrays writing the same
+# files would corrupt them (each member file is locked while in use).
+expect_error "A_m0: in use by another array" mount "${A[@]}" "$bad_mnt"
+expect_unchanged "mount of the members of a mounted array"
 
 # Writes past the end of the image fail and change nothing.
 sha_img=$(sha256sum <"$img")

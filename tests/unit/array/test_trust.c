@@ -598,6 +598,38 @@ Test(assemble, same_file_twice_refused)
 	cr_assert_str_eq(err, want);
 }
 
+/* Members of a running array are locked: a second assembly of them (here
+ * in the same process, as two mounts would be in two) is refused with one
+ * line and touches nothing; a failed member's file is free again. */
+Test(assemble, members_in_use_refused)
+{
+	struct r5_superblock before[4], after[4];
+	struct r5_array *second = NULL;
+	char err[512], want[512];
+
+	cr_assert_eq(assemble(0xf, false, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(r5_array_start(t.a), 0);
+	for (int s = 0; s < 4; s++)
+		load_sb(t.path[s], &before[s]);
+	cr_assert_eq(r5_array_assemble(t.paths, 4, NULL, &second, err, sizeof(err)), -EBUSY);
+	cr_assert_null(second);
+	snprintf(want, sizeof(want), "%s: in use by another array (a running raid5fs holds it)",
+		 t.path[0]);
+	cr_assert_str_eq(err, want);
+	for (int s = 0; s < 4; s++) {
+		load_sb(t.path[s], &after[s]);
+		cr_assert_eq(memcmp(&before[s], &after[s], sizeof(before[s])), 0,
+			     "slot %d's superblock changed", s);
+	}
+	/* slot 2 fails: its file may be given back (the same file re-added) */
+	cr_assert_eq(r5_array_control(t.a, "fail 2", err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(r5_array_replace(t.a, 2, t.path[2], err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(r5_array_stop(t.a), 0);
+	t.a = NULL;
+	/* stopped: free for the next assembly */
+	cr_assert_eq(assemble(0xf, false, err, sizeof(err)), 0, "%s", err);
+}
+
 Test(assemble, nothing_on_disk_changes)
 {
 	struct r5_superblock before[4], after[4];
