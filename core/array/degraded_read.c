@@ -69,7 +69,9 @@ xor_survivors(struct r5_array *a, uint32_t missing, uint8_t *buf, uint64_t off, 
 {
 	const uint32_t n = a->geo.nr_members;
 	void *src[R5_MAX_MEMBERS];
-	uint8_t *tmp = aligned_alloc(64, (size_t)len * (n - 2));
+	/* each survivor's copy on a 64-byte boundary (isa-l's fast XOR) */
+	const size_t stride = ((size_t)len + 63) / 64 * 64;
+	uint8_t *tmp = aligned_alloc(64, stride * (n - 2));
 	int k = 0, ret = 0;
 
 	if (!tmp)
@@ -78,7 +80,7 @@ xor_survivors(struct r5_array *a, uint32_t missing, uint8_t *buf, uint64_t off, 
 	for (uint32_t i = 0; i < n && ret == 0; i++) {
 		if (i == missing)
 			continue;
-		src[k] = k == 0 ? buf : tmp + (size_t)(k - 1) * len;
+		src[k] = k == 0 ? buf : tmp + (size_t)(k - 1) * stride;
 		if (r5_members_read(a->members, i, src[k], len, off) < 0)
 			ret = 1;
 		k++;
