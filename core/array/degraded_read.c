@@ -62,33 +62,43 @@ r5_write_seq_end(struct r5_array *a, uint64_t start, uint64_t end)
 	count_rows(a, start, end, true);
 }
 
-/* Reads every survivor's range [off, off+len) and XORs them into buf.
- * 0, or 1 when the stripe cache must serve the piece. */
+/* Bytes rebuilt per step. The scratch buffer of a step lives on the
+ * stack: a heap buffer per read, in every FUSE thread, kept 30 MiB more
+ * of freed memory in malloc's per-thread arenas during a degraded stream. */
+#define R5_DEGRADED_STEP (64u * 1024)
+
+/* Reads every survivor's range [off, off+len) and XORs them into buf, a
+ * step at a time. 0, or 1 when the stripe cache must serve the piece. */
 static int
 xor_survivors(struct r5_array *a, uint32_t missing, uint8_t *buf, uint64_t off, uint64_t len)
 {
-	const uint32_t n = a->geo.nr_members;
-	void *src[R5_MAX_MEMBERS];
-	/* each survivor's copy on a 64-byte boundary (isa-l's fast XOR) */
-	const size_t stride = ((size_t)len + 63) / 64 * 64;
-	uint8_t *tmp = aligned_alloc(64, stride * (n - 2));
-	int k = 0, ret = 0;
+	_Alignas(64) uint8_t tmp[R5_DEGRADED_STEP]; /* isa-l's fast XOR wants 64-byte alignment */
 
-	if (!tmp)
-		return 1;
-	/* the first survivor lands in buf, the others beside it */
-	for (uint32_t i = 0; i < n && ret == 0; i++) {
-		if (i == missing)
-			continue;
-		src[k] = k == 0 ? buf : tmp + (size_t)(k - 1) * stride;
-		if (r5_members_read(a->members, i, src[k], len, off) < 0)
-			ret = 1;
-		k++;
+	for (uint64_t done = 0; done < len;) {
+		/* steps end on R5_DEGRADED_STEP boundaries of the member: whole
+		 * checksum blocks wherever the piece itself has them */
+		const uint64_t pos = off + done;
+		uint64_t step = R5_DEGRADED_STEP - pos % R5_DEGRADED_STEP;
+		uint8_t *dst = buf + done;
+		bool first = true;
+
+		if (step > len - done)
+			step = len - done;
+		for (uint32_t i = 0; i < a->geo.nr_members; i++) {
+			if (i == missing)
+				continue;
+			if (r5_members_read(a->members, i, first ? dst : tmp, step, pos) < 0)
+				return 1;
+			if (!first) {
+				void *src[2] = { dst, tmp };
+
+				r5_parity_xor(2, step, src, dst);
+			}
+			first = false;
+		}
+		done += step;
 	}
-	if (ret == 0)
-		r5_parity_xor(k, len, src, buf);
-	free(tmp);
-	return ret;
+	return 0;
 }
 
 int
