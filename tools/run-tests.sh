@@ -75,6 +75,9 @@ if [[ $sanitize -eq 1 ]]; then
 	# the same with one member returning damaged bytes: the heal paths
 	TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
 		"$build-tsan/tests/r5_stress" 1500 corrupt || rc=1
+	# and with a member missing: reads rebuilt beside the cache, under writes
+	TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
+		"$build-tsan/tests/r5_stress" 1500 degraded || rc=1
 
 	# The superblock parser under libFuzzer for 30 s, seeded with a real
 	# superblock; a crash leaves its input in $build-fuzz/crash-*.

@@ -8,8 +8,10 @@
  * With "corrupt", member 1 silently flips a byte of one read in 500
  * (tests/backends/member_faulty): every read must still be right, the
  * blocks rebuilt and written back while the writers run, and no member
- * failed.
- * Exit 0 = pass. Usage: r5_stress [rounds [corrupt]] */
+ * failed. With "degraded", the array runs with member 2 left out: reads
+ * rebuild its chunks from the survivors while the writers rewrite their
+ * rows (core/array/degraded_read.c), and the image must read back right.
+ * Exit 0 = pass. Usage: r5_stress [rounds [corrupt|degraded]] */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -134,8 +136,11 @@ main(int argc, char **argv)
 		paths[i] = path[i];
 	}
 	const bool corrupt = argc > 2 && strcmp(argv[2], "corrupt") == 0;
+	const bool degraded = argc > 2 && strcmp(argv[2], "degraded") == 0;
+	const char *given[4] = { paths[0], paths[1], paths[3], paths[2] }; /* degraded: 3 */
+
 	if (r5_array_create(paths, 4, &co, err, sizeof(err)) ||
-	    r5_array_assemble(paths, 4, &eo, &g_array, err, sizeof(err))) {
+	    r5_array_assemble(given, degraded ? 3 : 4, &eo, &g_array, err, sizeof(err))) {
 		fprintf(stderr, "setup: %s\n", err);
 		goto out;
 	}
@@ -188,12 +193,22 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (degraded) {
+		printf("r5_stress: %llu reads rebuilt beside the cache\n",
+		       (unsigned long long)atomic_load(&g_array->io.degraded_reads));
+		if (atomic_load(&g_array->io.degraded_reads) == 0) {
+			fprintf(stderr, "FAIL: no read was rebuilt beside the cache\n");
+			goto out;
+		}
+	}
 	if (r5_array_stop(g_array)) {
 		fprintf(stderr, "FAIL: stop\n");
 		g_array = NULL;
 		goto out;
 	}
 	g_array = NULL;
+	if (degraded)
+		goto passed; /* member 2 was never written: no parity to check */
 
 	/* parity of every byte row on the members */
 	uint8_t *m[4] = { NULL };
@@ -227,6 +242,7 @@ main(int argc, char **argv)
 		}
 	for (int i = 0; i < 4; i++)
 		free(m[i]);
+passed:
 	if (atomic_load(&g_failures) == 0) {
 		printf("r5_stress: %d writers x %d rounds, %d readers: 1 passed, 0 failed\n",
 		       NWRITERS, rounds, NREADERS);
