@@ -6,7 +6,7 @@
  *   - on a member in sync, the piece is read straight from it, as on a
  *     healthy array (array_io.c, r5_bypass_read);
  *   - on the missing member, the same range is read from every survivor
- *     (one call each, verified by the member layer) and XORed here.
+ *     (64 KiB at a time, verified by the member layer) and XORed here.
  * Anything unusual (a stripe busy in the cache, a second member not in
  * sync, a region awaiting resync, a read error or a block that fails its
  * checksum) sends the piece to the stripe cache, which rebuilds, heals,
