@@ -112,14 +112,12 @@ r5_cached_round(struct r5_array *a, uint8_t *buf, uint64_t start, uint64_t *pos,
 static int
 r5_bypass_read(struct r5_array *a, uint8_t *buf, const struct r5_location *loc, uint64_t len)
 {
-	const uint32_t strip = r5_cache_strip_size(a->cache);
 	const bool degraded = r5_members_nr_failed(a->members) > 0;
 
 	if (degraded && !r5_members_ok(a->members, loc->member))
 		return r5_degraded_read(a, buf, loc, len);
-	for (uint64_t s = loc->member_offset / strip; s <= (loc->member_offset + len - 1) / strip; s++)
-		if (r5_stripe_busy(a->cache, s))
-			return 0;
+	if (r5_stripes_busy(a->cache, loc->member_offset, len))
+		return 0;
 	int err = r5_members_read(a->members, loc->member, buf, len, loc->member_offset);
 	/* A block that does not verify goes the cache's way, which rebuilds
 	 * and heals it (or finds it was being rewritten while read here). */

@@ -15,7 +15,7 @@
  * The reconstruction must not race a write into its rows: a survivor read
  * before the write and parity read after it XOR to bytes that were never
  * written, in a chunk nobody was writing. Stripes busy in the cache are
- * seen by r5_stripe_busy; what it cannot see is a write round that has
+ * seen by r5_stripes_busy; what it cannot see is a write round that has
  * decided on those rows but not yet attached its segments. So every write
  * round counts itself in and out, per row bucket, around its attach
  * (r5_write_seq_begin/end, array_io.c), and a reconstruction
@@ -104,7 +104,6 @@ xor_survivors(struct r5_array *a, uint32_t missing, uint8_t *buf, uint64_t off, 
 int
 r5_degraded_read(struct r5_array *a, uint8_t *buf, const struct r5_location *loc, uint64_t len)
 {
-	const uint32_t strip = r5_cache_strip_size(a->cache);
 	const uint64_t off = loc->member_offset, row = off / a->geo.chunk_size;
 	struct r5_write_seq_bucket *b = &a->wseq[row % R5_WSEQ_BUCKETS];
 	unsigned long long begun;
@@ -113,19 +112,16 @@ r5_degraded_read(struct r5_array *a, uint8_t *buf, const struct r5_location *loc
 		if (i != loc->member && !r5_members_ok(a->members, i))
 			return 0;
 	/* parity there may not match yet: the cache takes the data as it is */
-	for (uint64_t o = off; o < off + len; o += r5_bitmap_region_size(a->bitmap))
-		if (r5_bitmap_resync_pending(a->bitmap, o) ||
-		    r5_bitmap_resync_pending(a->bitmap, off + len - 1))
-			return 0;
+	if (r5_bitmap_resync_pending_range(a->bitmap, off, len))
+		return 0;
 	/* ended before begun: a round counted in begun has then ended */
 	unsigned long long ended = atomic_load(&b->ended);
 
 	begun = atomic_load(&b->begun);
 	if (begun != ended)
 		return 0;
-	for (uint64_t s = off / strip; s <= (off + len - 1) / strip; s++)
-		if (r5_stripe_busy(a->cache, s))
-			return 0;
+	if (r5_stripes_busy(a->cache, off, len))
+		return 0;
 	if (xor_survivors(a, loc->member, buf, off, len))
 		return 0;
 	if (atomic_load(&b->begun) != begun)

@@ -171,6 +171,16 @@ r5_bitmap_resync_pending(const struct r5_bitmap *b, uint64_t member_off)
 	       (b->resync[r / 8] & (1u << (r % 8)));
 }
 
+bool
+r5_bitmap_resync_pending_range(const struct r5_bitmap *b, uint64_t member_off, uint64_t len)
+{
+	for (uint64_t r = member_off / b->region_size; r <= (member_off + len - 1) / b->region_size;
+	     r++)
+		if (r5_bitmap_resync_pending(b, r * b->region_size))
+			return true;
+	return false;
+}
+
 void
 r5_bitmap_resync_done(struct r5_bitmap *b)
 {

@@ -49,6 +49,8 @@ int r5_bitmap_write_member(struct r5_bitmap *b, struct r5_member *m, uint64_t bi
 bool r5_bitmap_needs_resync(const struct r5_bitmap *b);
 /* Is the region holding this member offset waiting for resync? */
 bool r5_bitmap_resync_pending(const struct r5_bitmap *b, uint64_t member_off);
+/* The same for any byte of [member_off, member_off+len); len > 0. */
+bool r5_bitmap_resync_pending_range(const struct r5_bitmap *b, uint64_t member_off, uint64_t len);
 /* Parity agrees with data everywhere now: nothing is pending any more. */
 void r5_bitmap_resync_done(struct r5_bitmap *b);
 uint64_t r5_bitmap_region_size(const struct r5_bitmap *b);

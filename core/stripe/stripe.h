@@ -101,9 +101,10 @@ void r5_cache_unplug(struct r5_cache *c);
 /* Attaches a segment for member `dev` of stripe `sector`. */
 void r5_stripe_attach(struct r5_cache *c, uint64_t sector, uint32_t dev, struct r5_seg *seg,
 		      bool write);
-/* true if a stripe there has work pending or dirty pages: the sector must
- * go through the cache rather than bypass it. */
-bool r5_stripe_busy(struct r5_cache *c, uint64_t sector);
+/* true if a stripe over member bytes [off, off+len) has work pending or
+ * dirty pages: those bytes must go through the cache rather than bypass
+ * it. len > 0. */
+bool r5_stripes_busy(struct r5_cache *c, uint64_t off, uint64_t len);
 void r5_req_init(struct r5_req *req, uint32_t pending);
 int r5_req_wait(struct r5_req *req);
 void r5_req_destroy(struct r5_req *req);

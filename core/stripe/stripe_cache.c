@@ -212,8 +212,8 @@ r5_stripe_put(struct stripe_head *sh)
 	r5_mutex_unlock(&p->lock);
 }
 
-bool
-r5_stripe_busy(struct r5_cache *c, uint64_t sector)
+static bool
+stripe_busy(struct r5_cache *c, uint64_t sector)
 {
 	struct r5_partition *p = &c->part[sector % R5_NR_PARTITIONS];
 	struct stripe_head *sh;
@@ -225,6 +225,15 @@ r5_stripe_busy(struct r5_cache *c, uint64_t sector)
 	busy = sh && (atomic_load(&sh->count) > 0 || sh->on_list != R5_LIST_INACTIVE);
 	r5_mutex_unlock(&p->lock);
 	return busy;
+}
+
+bool
+r5_stripes_busy(struct r5_cache *c, uint64_t off, uint64_t len)
+{
+	for (uint64_t s = off / c->strip_size; s <= (off + len - 1) / c->strip_size; s++)
+		if (stripe_busy(c, s))
+			return true;
+	return false;
 }
 
 void

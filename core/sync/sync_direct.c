@@ -131,15 +131,13 @@ sync_direct_window(struct r5_sync *s, int target, uint64_t base, uint32_t width)
 	for (uint32_t i = 0; i < n; i++)
 		if ((int)i != target && r5_members_state(s->members, i) != R5_SLOT_IN_SYNC)
 			return 0;
-	for (uint64_t st = base; st < base + width; st++)
-		if (r5_bitmap_resync_pending(s->bitmap, st * s->strip))
-			return 0;
+	if (r5_bitmap_resync_pending_range(s->bitmap, off, len))
+		return 0;
 	gate_raise(&s->gate, off, off + len);
-	for (uint64_t st = base; st < base + width; st++)
-		if (r5_stripe_busy(s->cache, st)) {
-			gate_lower(&s->gate);
-			return 0;
-		}
+	if (r5_stripes_busy(s->cache, off, len)) {
+		gate_lower(&s->gate);
+		return 0;
+	}
 	if (read_and_xor(s, target, off, len)) {
 		gate_lower(&s->gate);
 		return 0;
