@@ -153,6 +153,15 @@ file_willneed(void *ctx, uint64_t off, uint64_t len)
 	(void)posix_fadvise(f->fd, (off_t)off, (off_t)len, POSIX_FADV_WILLNEED);
 }
 
+static void
+file_start_writeback(void *ctx, uint64_t off, uint64_t len)
+{
+	struct file_ctx *f = ctx;
+
+	/* WRITE alone: queue the dirty pages, wait for none */
+	(void)sync_file_range(f->fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
+}
+
 /* An open file description lock (F_OFD_SETLK): it belongs to this open of
  * the file, not to the process, so two arrays in one process exclude each
  * other too, and it goes away with the last close, a crash included. */
@@ -184,6 +193,7 @@ static const struct r5_member_ops file_ops = {
 	.pwritev_durable = file_pwritev_durable,
 	.punch = file_punch,
 	.lock = file_lock,
+	.start_writeback = file_start_writeback,
 };
 
 static int
@@ -485,6 +495,13 @@ r5_iov_is_zero(const struct iovec *iov, int iovcnt)
 		}
 	}
 	return true;
+}
+
+void
+r5_member_start_writeback(struct r5_member *m, uint64_t off, uint64_t len)
+{
+	if (m->ops && m->ops->start_writeback)
+		m->ops->start_writeback(m->ctx, off, len);
 }
 
 void

@@ -193,6 +193,12 @@ r5_members_willneed(struct r5_members *ms, uint32_t slot, uint64_t off, uint64_t
 	r5_member_willneed(&ms->slot[slot].member, ms->data_offset + off, len);
 }
 
+void
+r5_members_start_writeback(struct r5_members *ms, uint32_t slot, uint64_t off, uint64_t len)
+{
+	r5_member_start_writeback(&ms->slot[slot].member, ms->data_offset + off, len);
+}
+
 /* ---- metadata I/O and durability ---- */
 
 int

@@ -134,6 +134,8 @@ int r5_members_writev(struct r5_members *ms, uint32_t slot, struct iovec *iov, i
 /* From the page cache only (r5_member_readv_cached): 0 or -EAGAIN. */
 int r5_members_readv_cached(struct r5_members *ms, uint32_t slot, const struct iovec *iov,
 			    int iovcnt, uint64_t off);
+/* Starts writing [off, off+len) of a slot's data area back, not waiting. */
+void r5_members_start_writeback(struct r5_members *ms, uint32_t slot, uint64_t off, uint64_t len);
 /* Readahead hint for [off, off+len) of a slot's data area. */
 void r5_members_willneed(struct r5_members *ms, uint32_t slot, uint64_t off, uint64_t len);
 

@@ -52,6 +52,11 @@ struct r5_member_ops {
 	 * one, is refused: 0, -EBUSY when someone else holds it, or 0 where
 	 * the file system has no locks. */
 	int (*lock)(void *ctx, bool on);
+	/* optional: start writing [off, off+len)'s dirty pages to the disk
+	 * now and return without waiting (a stream of writes: the sync that
+	 * follows finds less to do, and the disk writes while the writer
+	 * goes on). */
+	void (*start_writeback)(void *ctx, uint64_t off, uint64_t len);
 };
 
 struct r5_member {
@@ -70,6 +75,9 @@ void r5_member_unlock(struct r5_member *m);
 int r5_member_open_file(struct r5_member *m, const char *path, int create);
 /* The file backend around an already-open descriptor (takes ownership). */
 int r5_member_from_fd(struct r5_member *m, int fd, const char *path);
+
+/* Starts the writeback of [off, off+len) (ops->start_writeback), if any. */
+void r5_member_start_writeback(struct r5_member *m, uint64_t off, uint64_t len);
 
 /* Whole-buffer I/O: loop over short transfers; a short read at end of
  * file or a zero-byte transfer is -EIO. Return 0 or -errno. */

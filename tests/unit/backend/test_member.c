@@ -200,6 +200,12 @@ Test(member, file_vector_io)
 	make_iov(iov, back);
 	cr_assert_eq(r5_member_readv(&m, iov, NBUF, 8192), 0);
 	cr_assert_eq(memcmp(back, bufs, sizeof(back)), 0);
+	/* writeback started (not waited for): the bytes read the same */
+	r5_member_start_writeback(&m, 8192, sizeof(bufs));
+	memset(back, 0, sizeof(back));
+	make_iov(iov, back);
+	cr_assert_eq(r5_member_readv(&m, iov, NBUF, 8192), 0);
+	cr_assert_eq(memcmp(back, bufs, sizeof(back)), 0);
 	/* just written, so in the page cache: the no-wait read gets it all */
 	memset(back, 0, sizeof(back));
 	make_iov(iov, back);
