@@ -114,8 +114,7 @@ r5_load_candidates(const char *const *paths, int n, struct r5_candidate *cand, c
 				return -EINVAL;
 			}
 		if (r5_member_lock(&c->member) == -EBUSY) {
-			r5_errf(err, errlen, "%s: in use by another array (a running raid5fs holds it)",
-				paths[i]);
+			r5_errf(err, errlen, "%s: " R5_MEMBER_IN_USE, paths[i]);
 			return -EBUSY;
 		}
 		st = r5_sb_load(&c->member, &c->sb);

@@ -51,7 +51,7 @@ r5_open_replacement(struct r5_array *a, const char *path, bool spare, struct r5_
 		return ret;
 	}
 	if (r5_member_lock(m) == -EBUSY) {
-		r5_errf(err, errlen, "%s: in use by another array (a running raid5fs holds it)", path);
+		r5_errf(err, errlen, "%s: " R5_MEMBER_IN_USE, path);
 		ret = -EBUSY;
 		goto fail;
 	}

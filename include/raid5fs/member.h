@@ -69,6 +69,8 @@ struct r5_member {
  * each of its member files, so that a second array, or a second mount of
  * the same one, cannot write them at the same time. 0 or -EBUSY. */
 int r5_member_lock(struct r5_member *m);
+/* What the user is told when r5_member_lock says -EBUSY (after the path). */
+#define R5_MEMBER_IN_USE "in use by another array (a running raid5fs holds it)"
 /* Drops it: a failed member's file is free to be given again (replace). */
 void r5_member_unlock(struct r5_member *m);
 /* Opens a member file (O_RDWR, or O_RDWR|O_CREAT|O_EXCL when create). */
