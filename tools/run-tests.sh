@@ -78,6 +78,9 @@ if [[ $sanitize -eq 1 ]]; then
 	# and with a member missing: reads rebuilt beside the cache, under writes
 	TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
 		"$build-tsan/tests/r5_stress" 1500 degraded || rc=1
+	# and with whole rows written around the cache beside pieces through it
+	TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
+		"$build-tsan/tests/r5_stress" 1500 rows || rc=1
 
 	# The superblock parser under libFuzzer for 30 s, seeded with a real
 	# superblock; a crash leaves its input in $build-fuzz/crash-*.

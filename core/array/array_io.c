@@ -1,7 +1,8 @@
 /* array_io.c - image reads and writes: split a request into per-strip
  * segments, attach them to stripe_heads, wait for completion. Reads of a
  * healthy array that no stripe is working on bypass the cache (md's
- * chunk-aligned read). */
+ * chunk-aligned read); so do the whole rows of a write on a healthy array
+ * (core/stripe/stripe_direct.c), unless a stripe under them is busy. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -100,6 +101,50 @@ r5_cached_round(struct r5_array *a, uint8_t *buf, uint64_t start, uint64_t *pos,
 	}
 	err = r5_req_wait(&req);
 	r5_req_destroy(&req);
+	return err;
+}
+
+/* Whole rows [pos, end) of a write, straight to the members where the
+ * stripe engine can (r5_cache_write_rows), R5_DIRECT_MAX_STRIPES stripes
+ * at a time; a row it cannot take goes through the cache. The sync gate
+ * and the degraded readers' row counts are held across each batch's
+ * member writes, as a cached round holds them across its attach. */
+static int
+r5_whole_rows_write(struct r5_array *a, uint8_t *buf, uint64_t start, uint64_t *pos, uint64_t end)
+{
+	const uint64_t row_bytes = (uint64_t)a->geo.chunk_size * (a->geo.nr_members - 1);
+	const uint64_t batch_rows =
+		R5_DIRECT_MAX_STRIPES / (a->geo.chunk_size / r5_cache_strip_size(a->cache));
+	int err = 0;
+
+	while (*pos < end && !err) {
+		const uint64_t rows = (end - *pos) / row_bytes;
+		const uint64_t n = rows < batch_rows ? rows : batch_rows;
+		int r = 0;
+
+		if (n > 0 && r5_members_nr_failed(a->members) == 0) {
+			const uint64_t span_start = r5_member_span_start(a, *pos);
+			const uint64_t span_end = r5_member_span_end(a, *pos + n * row_bytes);
+			const unsigned ticket = r5_sync_write_begin(a->sync, span_start, span_end);
+
+			r5_write_seq_begin(a, span_start, span_end);
+			r = r5_cache_write_rows(a->cache, buf + (*pos - start), *pos / row_bytes,
+						(uint32_t)n);
+			r5_write_seq_end(a, span_start, span_end);
+			r5_sync_write_end(a->sync, ticket);
+		}
+		if (r < 0)
+			return r;
+		if (r > 0) {
+			*pos += (uint64_t)r * row_bytes;
+			continue;
+		}
+		/* the cache's way: this row, or everything if no row fits a batch */
+		const uint64_t to = n > 0 ? *pos + row_bytes : end;
+
+		while (*pos < to && !err)
+			err = r5_cached_round(a, buf, start, pos, to, true);
+	}
 	return err;
 }
 
@@ -224,10 +269,32 @@ r5_image_write(struct r5_array *a, const void *buf, size_t len, uint64_t off, bo
 				     r5_member_span_end(a, off + len));
 	if (!err) {
 		atomic_fetch_add(&a->io.writes, 1);
-		pos = off;
 		/* the engine only reads from buf on a write */
-		while (pos < off + len && !err)
-			err = r5_cached_round(a, (uint8_t *)(uintptr_t)buf, off, &pos, off + len, true);
+		uint8_t *src = (uint8_t *)(uintptr_t)buf;
+		const uint64_t row_bytes = (uint64_t)a->geo.chunk_size * (a->geo.nr_members - 1);
+		const uint64_t rows_start = (off + row_bytes - 1) / row_bytes * row_bytes;
+		const uint64_t rows_end = (off + len) / row_bytes * row_bytes;
+
+		pos = off;
+		if (rows_start < rows_end) {
+			/* The partial first and last rows go to the cache first:
+			 * a stream's neighbouring requests complete them there
+			 * while they wait on the delayed list, which they would
+			 * not if they came after this request's whole rows (a
+			 * partial row written back costs pre-reads and a record
+			 * of the log). Then the whole rows. */
+			while (pos < rows_start && !err)
+				err = r5_cached_round(a, src, off, &pos, rows_start, true);
+			pos = rows_end;
+			while (pos < off + len && !err)
+				err = r5_cached_round(a, src, off, &pos, off + len, true);
+			pos = rows_start;
+			if (!err)
+				err = r5_whole_rows_write(a, src, off, &pos, rows_end);
+		} else {
+			while (pos < off + len && !err)
+				err = r5_cached_round(a, src, off, &pos, off + len, true);
+		}
 	}
 	r5_safe_mode_write_end(a);
 	if (err) {

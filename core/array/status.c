@@ -323,12 +323,14 @@ r5_array_status_json(struct r5_array *a, char *buf, size_t len)
 			   "\"memory_bytes\": %llu, \"workers\": %u, \"io_workers\": %u, \"active\": %u, \"inactive\": %u, "
 			   "\"handle\": %u, \"delayed\": %u, \"hits\": %llu, \"misses\": %llu, "
 			   "\"waits\": %llu, \"rmw\": %llu, \"rcw\": %llu, \"delayed_total\": %llu, "
-			   "\"prereads\": %llu, \"writebacks\": %llu, \"computes\": %llu, \"bounced\": %llu},\n",
+			   "\"prereads\": %llu, \"writebacks\": %llu, \"computes\": %llu, \"bounced\": %llu, "
+			   "\"direct_rows\": %llu},\n",
 		       ci.nr_stripes, ci.strip_size,
 		       ull((uint64_t)ci.nr_stripes * ci.nr_members * ci.strip_size), ci.nr_workers,
 		       ci.nr_io_workers, ci.active, ci.inactive, ci.handle, ci.delayed, ull(ci.hits),
 		       ull(ci.misses), ull(ci.waits), ull(ci.rmw), ull(ci.rcw), ull(ci.delayed_total),
-		       ull(ci.prereads), ull(ci.writebacks), ull(ci.computes), ull(ci.bounced));
+		       ull(ci.prereads), ull(ci.writebacks), ull(ci.computes), ull(ci.bounced),
+		       ull(ci.direct_rows));
 	}
 	r5_out(&o, "  \"uptime_s\": %llu\n}\n",
 	       a->started ? ull((r5_now_ns() - a->start_ns) / 1000000000ull) : 0ull);
@@ -410,12 +412,13 @@ r5_array_status_text(struct r5_array *a, char *buf, size_t len)
 
 		r5_cache_get_info(a->cache, &ci);
 		r5_out(&o, "  cache:    %u stripes x %s strips (%s), %u active, %u handle, %u delayed; "
-			   "%llu hits, %llu misses, %llu waits; rmw %llu, rcw %llu\n",
+			   "%llu hits, %llu misses, %llu waits; rmw %llu, rcw %llu; "
+			   "%llu whole rows written around it\n",
 		       ci.nr_stripes, r5_format_size(ci.strip_size, sz, sizeof(sz)),
 		       r5_format_size((uint64_t)ci.nr_stripes * ci.nr_members * ci.strip_size, msz,
 				      sizeof(msz)),
 		       ci.active, ci.handle, ci.delayed, ull(ci.hits), ull(ci.misses), ull(ci.waits),
-		       ull(ci.rmw), ull(ci.rcw));
+		       ull(ci.rmw), ull(ci.rcw), ull(ci.direct_rows));
 	}
 	return (int)o.pos;
 }

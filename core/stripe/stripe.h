@@ -65,7 +65,7 @@ struct r5_cache_info {
 	uint32_t nr_stripes, strip_size, nr_members, nr_workers, nr_io_workers;
 	uint32_t active, inactive, handle, delayed;     /* stripes by list now */
 	uint64_t hits, misses, waits, rmw, rcw, delayed_total, prereads, writebacks,
-		computes, bounced, csum_refreshed, lost;
+		computes, bounced, csum_refreshed, lost, direct_rows;
 };
 
 /* A cache of nr_stripes stripes of strip_size bytes per member over the
@@ -105,6 +105,16 @@ void r5_stripe_attach(struct r5_cache *c, uint64_t sector, uint32_t dev, struct 
  * dirty pages: those bytes must go through the cache rather than bypass
  * it. len > 0. */
 bool r5_stripes_busy(struct r5_cache *c, uint64_t off, uint64_t len);
+/* Whole rows written around the cache (stripe_direct.c): the image bytes
+ * of rows [row, row + nrows), in image order at buf, go straight to the
+ * members with the parity computed here, for as many leading rows as it
+ * can claim every stripe of (none busy: see r5_stripe_try_claim) and the
+ * log holds no record of. Returns how many leading rows it stored (0 when
+ * the first must go through the cache: a member not in sync, a stripe
+ * busy, the pool short, a row logged, more than R5_DIRECT_MAX_STRIPES
+ * stripes asked for), or -EIO when the array failed meanwhile. */
+#define R5_DIRECT_MAX_STRIPES 128
+int r5_cache_write_rows(struct r5_cache *c, const uint8_t *buf, uint64_t row, uint32_t nrows);
 void r5_req_init(struct r5_req *req, uint32_t pending);
 int r5_req_wait(struct r5_req *req);
 void r5_req_destroy(struct r5_req *req);

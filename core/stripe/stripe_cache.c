@@ -153,6 +153,48 @@ r5_stripe_get(struct r5_cache *c, uint64_t sector)
 	return sh;
 }
 
+struct stripe_head *
+r5_stripe_try_claim(struct r5_cache *c, uint64_t sector)
+{
+	struct r5_partition *p = &c->part[sector % R5_NR_PARTITIONS];
+	struct stripe_head *sh;
+
+	r5_mutex_lock(&p->lock);
+	sh = r5_hash_find(c, sector);
+	if (sh) {
+		/* in use, or holding work or dirty pages: the cache's */
+		if (atomic_load(&sh->count) > 0 || sh->on_list != R5_LIST_INACTIVE) {
+			r5_mutex_unlock(&p->lock);
+			return NULL;
+		}
+		r5_list_del(&sh->lru);
+		atomic_fetch_add(&c->stats.hits, 1);
+	} else {
+		/* Never wait and never take what a get would wait for: the
+		 * caller falls back to the cache instead. */
+		if (r5_list_empty(&p->inactive) || p->blocked || p->waiters ||
+		    p->active >= p->size * 3 / 4) {
+			r5_mutex_unlock(&p->lock);
+			return NULL;
+		}
+		sh = r5_container_of(r5_list_pop(&p->inactive), struct stripe_head, lru);
+		r5_stripe_init(c, sh, sector);
+		atomic_fetch_add(&c->stats.misses, 1);
+	}
+	sh->on_list = R5_LIST_NONE;
+	p->active++;
+	atomic_store(&sh->count, 1);
+	/* The members are about to change under every page: what the stripe
+	 * remembers of them is stale from now on (a clean stripe has no other
+	 * flag worth keeping). */
+	r5_mutex_lock(&sh->lock);
+	for (uint32_t i = 0; i < c->nr_members; i++)
+		sh->dev[i].flags = 0;
+	r5_mutex_unlock(&sh->lock);
+	r5_mutex_unlock(&p->lock);
+	return sh;
+}
+
 void
 r5_stripe_put(struct stripe_head *sh)
 {
@@ -447,6 +489,7 @@ r5_cache_get_info(struct r5_cache *c, struct r5_cache_info *out)
 	out->writebacks = atomic_load(&c->stats.writebacks);
 	out->computes = atomic_load(&c->stats.computes);
 	out->bounced = atomic_load(&c->stats.bounced);
+	out->direct_rows = atomic_load(&c->stats.direct_rows);
 	out->csum_refreshed = atomic_load(&c->stats.csum_refreshed);
 	out->lost = atomic_load(&c->stats.lost);
 }

@@ -11,7 +11,10 @@
  * failed. With "degraded", the array runs with member 2 left out: reads
  * rebuild its chunks from the survivors while the writers rewrite their
  * rows (core/array/degraded_read.c), and the image must read back right.
- * Exit 0 = pass. Usage: r5_stress [rounds [corrupt|degraded]] */
+ * With "rows", each writer owns whole rows instead and rewrites them whole
+ * (written around the cache: core/stripe/stripe_direct.c) or in small
+ * pieces (through it), so the two paths meet on the same stripes.
+ * Exit 0 = pass. Usage: r5_stress [rounds [corrupt|degraded|rows]] */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -30,6 +33,8 @@
 #define PIECE 1536u /* interleave unit: writers share pages */
 
 static struct r5_array *g_array;
+static bool g_rows;        /* "rows": writers own whole rows */
+static uint64_t g_row_bytes;
 static uint64_t g_size;
 static uint8_t *g_shadow;
 static atomic_bool g_stop;
@@ -48,6 +53,37 @@ struct writer {
 	int id;
 	int rounds;
 };
+
+/* "rows": a writer's rows are id, id + NWRITERS, ...; each write is one
+ * of them whole, or a piece of one. */
+static void *
+row_writer_main(void *p)
+{
+	struct writer *w = p;
+	uint64_t s = 0x7654321ull + (uint64_t)w->id * 991;
+	const uint64_t nrows = g_size / g_row_bytes / NWRITERS;
+	uint8_t *buf = malloc(g_row_bytes);
+
+	for (int r = 0; buf && r < w->rounds; r++) {
+		uint64_t off = ((rnd(&s) % nrows) * NWRITERS + (uint64_t)w->id) * g_row_bytes;
+		uint64_t len = g_row_bytes;
+
+		if (rnd(&s) % 2) {
+			len = rnd(&s) % 8192 + 1;
+			off += rnd(&s) % (g_row_bytes - len);
+		}
+		for (uint64_t i = 0; i < len; i++)
+			buf[i] = (uint8_t)rnd(&s);
+		if (r5_array_write(g_array, buf, len, off) != (ssize_t)len) {
+			fprintf(stderr, "write failed at %llu\n", (unsigned long long)off);
+			atomic_fetch_add(&g_failures, 1);
+			break;
+		}
+		memcpy(g_shadow + off, buf, len); /* only this writer touches it */
+	}
+	free(buf);
+	return NULL;
+}
 
 /* A writer's region: pieces id, id + NWRITERS, id + 2*NWRITERS, ... */
 static void *
@@ -137,6 +173,9 @@ main(int argc, char **argv)
 	}
 	const bool corrupt = argc > 2 && strcmp(argv[2], "corrupt") == 0;
 	const bool degraded = argc > 2 && strcmp(argv[2], "degraded") == 0;
+
+	g_rows = argc > 2 && strcmp(argv[2], "rows") == 0;
+	g_row_bytes = (uint64_t)co.chunk_size * 3;
 	const char *given[4] = { paths[0], paths[1], paths[3], paths[2] }; /* degraded: 3 */
 
 	if (r5_array_create(paths, 4, &co, err, sizeof(err)) ||
@@ -163,7 +202,7 @@ main(int argc, char **argv)
 
 	for (int i = 0; i < NWRITERS; i++) {
 		w[i] = (struct writer){ i, rounds };
-		pthread_create(&wt[i], NULL, writer_main, &w[i]);
+		pthread_create(&wt[i], NULL, g_rows ? row_writer_main : writer_main, &w[i]);
 	}
 	for (long i = 0; i < NREADERS; i++)
 		pthread_create(&rt[i], NULL, reader_main, (void *)i);
@@ -190,6 +229,17 @@ main(int argc, char **argv)
 		       (unsigned long long)si.csum_errors, (unsigned long long)si.csum_healed);
 		if (r5_members_nr_failed(g_array->members) != 0 || si.csum_errors == 0) {
 			fprintf(stderr, "FAIL: a member failed, or no corruption was caught\n");
+			goto out;
+		}
+	}
+	if (g_rows) {
+		struct r5_cache_info ci;
+
+		r5_cache_get_info(g_array->cache, &ci);
+		printf("r5_stress: %llu whole rows written around the cache\n",
+		       (unsigned long long)ci.direct_rows);
+		if (ci.direct_rows == 0) {
+			fprintf(stderr, "FAIL: no row was written around the cache\n");
 			goto out;
 		}
 	}

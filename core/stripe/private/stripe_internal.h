@@ -115,7 +115,10 @@
  * Whoever uses a stripe holds a count: a FUSE thread while it attaches a
  * request, a worker while it runs handle_stripe, each work item in flight.
  * r5_stripe_put at count 0 puts the stripe on handle, delayed or inactive
- * as its bits say. 0 -> 1 and 1 -> 0 transitions happen under the stripe's
+ * as its bits say. A writer of whole rows around the cache holds a count
+ * on every stripe under them while it writes the members (a claim,
+ * r5_stripe_try_claim; stripe_direct.c): what attaches meanwhile waits
+ * for its put. 0 -> 1 and 1 -> 0 transitions happen under the stripe's
  * partition lock, or under device_lock for stripes on handle/delayed; other
  * increments and decrements are lock-free.
  *
@@ -326,6 +329,7 @@ struct r5_cache_stats {
 	atomic_ullong bounced;         /* write segments acknowledged from a bounce buffer */
 	atomic_ullong csum_refreshed;  /* entries set from the data after an unclean stop */
 	atomic_ullong lost;            /* pages a recovery could not rebuild (R5_POISON) */
+	atomic_ullong direct_rows;     /* rows written around the cache (stripe_direct.c) */
 };
 
 struct r5_cache {
@@ -388,6 +392,12 @@ struct r5_cache {
 /* stripe_cache.c: pool, hash, lists, reference counts */
 struct stripe_head *r5_stripe_get(struct r5_cache *c, uint64_t sector);
 void r5_stripe_put(struct stripe_head *sh);
+/* The stripe of `sector` for a writer that overwrites every member under
+ * it (stripe_direct.c): taken with count 1 only if no one uses it and it
+ * holds no work or dirty page, its pages forgotten; NULL, without waiting,
+ * if it is busy or a free stripe is not at hand (half the partition in
+ * use, or someone waiting). r5_stripe_put gives it back. */
+struct stripe_head *r5_stripe_try_claim(struct r5_cache *c, uint64_t sector);
 /* Counts for status and tests: stripes active, on inactive, handle, delayed. */
 void r5_cache_counts(struct r5_cache *c, uint32_t *active, uint32_t *inactive,
 		     uint32_t *handle, uint32_t *delayed);
