@@ -146,7 +146,11 @@ r5_cache_write_rows(struct r5_cache *c, const uint8_t *buf, uint64_t row, uint32
 	const uint32_t nsh = nrows * spc;
 
 	compute_parity(c, buf, sh, nsh);
-	for (uint32_t m = 0; m < c->nr_members; m++) {
+	/* Writers of neighbouring rows start at different members: each
+	 * member write holds that file's inode lock, and eight writers all
+	 * starting at member 0 queued on it. */
+	for (uint32_t k = 0; k < c->nr_members; k++) {
+		const uint32_t m = (uint32_t)((row + k) % c->nr_members);
 		const int n = member_iov(c, buf, row, nrows, sh, m, iov);
 
 		if (!r5_members_present(ms, m))
