@@ -108,11 +108,12 @@ bool r5_stripes_busy(struct r5_cache *c, uint64_t off, uint64_t len);
 /* Whole rows written around the cache (stripe_direct.c): the image bytes
  * of rows [row, row + nrows), in image order at buf, go straight to the
  * members with the parity computed here, for as many leading rows as it
- * can claim every stripe of (none busy: see r5_stripe_try_claim) and the
- * log holds no record of. Returns how many leading rows it stored (0 when
- * the first must go through the cache: a member not in sync, a stripe
- * busy, the pool short, a row logged, more than R5_DIRECT_MAX_STRIPES
- * stripes asked for), or -EIO when the array failed meanwhile. */
+ * can claim every stripe of (none busy: see r5_stripe_try_claim); strips
+ * the log holds an older record of get a page-less record first. Returns
+ * how many leading rows it stored (0 when the first must go through the
+ * cache: a member not in sync, a stripe busy, the pool short, more than
+ * R5_DIRECT_MAX_STRIPES stripes asked for), or -EIO when the array failed
+ * meanwhile. */
 #define R5_DIRECT_MAX_STRIPES 128
 int r5_cache_write_rows(struct r5_cache *c, const uint8_t *buf, uint64_t row, uint32_t nrows);
 void r5_req_init(struct r5_req *req, uint32_t pending);

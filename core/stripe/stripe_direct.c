@@ -22,13 +22,15 @@
  *     read-modify-write must not use them as the old data;
  *   - every member must be in sync: a missing or rebuilding member would
  *     need the rebuilt-below-the-checkpoint rules of the stripe path;
- *   - with the partial parity log, a row of which the log holds a record
- *     goes to the cache (the record would be replayed after a crash over
- *     the new data: the stripe path then writes a page-less record), and
- *     the rows written are reported to the log as written back
- *     (r5_ppl_written), as the stripe path does for a full row, so that a
- *     later partial update of them widens its record until they are
- *     synced (docs/write-hole.md). A full row needs no record of its own;
+ *   - with the partial parity log, a full row needs no record of its own,
+ *     but a strip the log still holds a record of would have that older
+ *     record replayed over the new data after a crash: such strips get a
+ *     record without a page (parity = XOR of the data, as the stripe path
+ *     writes), durable before any member write (checked with the stripes
+ *     held: only their handling makes records). The rows written are then
+ *     reported to the log as written back (r5_ppl_written), as the stripe
+ *     path does for a full row, so that a later partial update of them
+ *     widens its record until they are synced (docs/write-hole.md);
  *   - a member write that fails fails that member: the rows are then
  *     stored on the others, parity included, as on a degraded array; the
  *     array failing meanwhile is -EIO.
@@ -40,8 +42,22 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "locks.h"
 #include "raid5fs/parity.h"
 #include "stripe_internal.h"
+
+/* The page-less records of one batch, waited for together. */
+struct direct_log {
+	pthread_mutex_t lock; /* pending */
+	pthread_cond_t cond;
+	uint32_t pending;
+};
+
+struct direct_record {
+	struct r5_ppl_io io;
+	struct direct_log *log;
+	bool logged; /* submitted and made durable */
+};
 
 static void
 release_all(struct stripe_head **sh, uint32_t n)
@@ -97,9 +113,8 @@ member_iov(struct r5_cache *c, const uint8_t *buf, uint64_t row, uint32_t nrows,
 }
 
 /* Claims the stripes of rows [row, row + nrows) in order and returns how
- * many leading rows it holds whole: it stops at the first row with a stripe
- * it cannot claim or, with the log, one the log holds a record of
- * (checked with the stripes held: only their handling makes records). */
+ * many leading rows it holds whole: it stops at the first row with a
+ * stripe it cannot claim. */
 static uint32_t
 claim_rows(struct r5_cache *c, uint64_t row, uint32_t nrows, struct stripe_head **sh)
 {
@@ -107,25 +122,65 @@ claim_rows(struct r5_cache *c, uint64_t row, uint32_t nrows, struct stripe_head 
 
 	for (uint32_t r = 0; r < nrows; r++) {
 		struct stripe_head **rsh = sh + (size_t)r * spc;
-		const uint64_t first = (row + r) * spc;
 		uint32_t held = 0;
-		bool logged = false;
 
-		while (held < spc && !logged) {
-			struct stripe_head *got = r5_stripe_try_claim(c, first + held);
-
-			if (!got)
-				break;
-			rsh[held++] = got;
-			logged = c->ppl && r5_ppl_row_logged(c->ppl, got->pd_idx, first + held - 1);
-		}
-		if (held == spc && !logged)
+		while (held < spc && (rsh[held] = r5_stripe_try_claim(c, (row + r) * spc + held)))
+			held++;
+		if (held == spc)
 			continue;
 		/* this row goes to the cache: give back what it took */
 		release_all(rsh, held);
 		return r;
 	}
 	return nrows;
+}
+
+static void
+record_done(struct r5_ppl_io *io, int error)
+{
+	struct direct_record *rec = r5_container_of(io, struct direct_record, io);
+	struct direct_log *log = rec->log;
+
+	/* on error the parity member has been failed: no record is needed */
+	rec->logged = error == 0;
+	r5_mutex_lock(&log->lock);
+	if (--log->pending == 0)
+		r5_cond_signal(&log->cond);
+	r5_mutex_unlock(&log->lock);
+}
+
+/* A page-less record for every claimed strip the log holds an older record
+ * of, durable when this returns. */
+static void
+log_overwritten(struct r5_cache *c, struct stripe_head **sh, uint32_t nsh,
+		struct direct_record *rec)
+{
+	struct direct_log log = { .pending = 1 };
+
+	r5_mutex_init(&log.lock);
+	r5_cond_init(&log.cond);
+	for (uint32_t i = 0; i < nsh; i++) {
+		const uint32_t pd = sh[i]->pd_idx;
+
+		rec[i].logged = false;
+		if (!r5_ppl_row_logged(c->ppl, pd, sh[i]->sector))
+			continue;
+		rec[i].io = (struct r5_ppl_io){ .stripe = sh[i]->sector, .full = true,
+						.changed = ((1u << c->nr_members) - 1) & ~(1u << pd),
+						.done = record_done };
+		rec[i].log = &log;
+		r5_mutex_lock(&log.lock);
+		log.pending++;
+		r5_mutex_unlock(&log.lock);
+		r5_ppl_submit(c->ppl, pd, &rec[i].io);
+	}
+	r5_mutex_lock(&log.lock);
+	log.pending--;
+	while (log.pending > 0)
+		r5_cond_wait(&log.cond, &log.lock);
+	r5_mutex_unlock(&log.lock);
+	r5_cond_destroy(&log.cond);
+	r5_mutex_destroy(&log.lock);
 }
 
 int
@@ -136,6 +191,7 @@ r5_cache_write_rows(struct r5_cache *c, const uint8_t *buf, uint64_t row, uint32
 	const uint64_t first = row * spc, off = row * c->geo.chunk_size;
 	struct stripe_head *sh[R5_DIRECT_MAX_STRIPES];
 	struct iovec iov[R5_DIRECT_MAX_STRIPES];
+	struct direct_record rec[R5_DIRECT_MAX_STRIPES];
 
 	if (nrows == 0 || (uint64_t)nrows * spc > R5_DIRECT_MAX_STRIPES ||
 	    r5_members_nr_failed(ms) > 0)
@@ -145,6 +201,8 @@ r5_cache_write_rows(struct r5_cache *c, const uint8_t *buf, uint64_t row, uint32
 		return 0;
 	const uint32_t nsh = nrows * spc;
 
+	if (c->ppl)
+		log_overwritten(c, sh, nsh, rec);
 	compute_parity(c, buf, sh, nsh);
 	/* Writers of neighbouring rows start at different members: each
 	 * member write holds that file's inode lock, and eight writers all
@@ -167,6 +225,12 @@ r5_cache_write_rows(struct r5_cache *c, const uint8_t *buf, uint64_t row, uint32
 		for (uint32_t i = 0; i < nsh; i++) {
 			const uint32_t pd = sh[i]->pd_idx;
 
+			if (rec[i].logged) {
+				/* the log counts it until told, whatever became of pd */
+				rec[i].io.wb_gen = io.wb_gen;
+				r5_ppl_written(c->ppl, pd, &rec[i].io, true);
+				continue;
+			}
 			if (!r5_members_ok(ms, pd))
 				continue; /* no parity written: nothing to remember */
 			io.stripe = first + i;

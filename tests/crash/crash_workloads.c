@@ -11,8 +11,11 @@
  *   twice       a block, write-back, another block of the same strip row
  *               (the record of the second is widened by the first)
  *   same        a block, write-back, the same block again
- *   partfull    a block, write-back, the whole row (a full write of a row
- *               the log holds a record of: a record without a page)
+ *   partfull    a block, write-back, the whole row, flush (a full write of
+ *               a row the log holds a record of: without a record of its
+ *               own, the older one would be replayed over the row after
+ *               the crash, fsynced as it is, and a missing member's block
+ *               computed wrong)
  *   syncfull    a block, flush (fsynced), the whole row
  */
 #include <errno.h>
@@ -251,9 +254,10 @@ cs_do_op(struct run *r, struct r5_array *a, enum cs_op op, uint64_t row, uint64_
 	case OP_PARTFULL:
 		cs_write(r, a, b1, BLK, s);
 		cs_writeback(a);
-		if (op == OP_PARTFULL)
+		if (op == OP_PARTFULL) {
 			cs_write(r, a, base, ROW_BYTES, s);
-		else
+			cs_flush(r, a);
+		} else
 			cs_write(r, a, op == OP_TWICE ? b2 : b1, BLK, s);
 		break;
 	case OP_SYNCFULL:
@@ -270,14 +274,25 @@ void
 cs_do_ops(struct run *r, struct r5_array *a, unsigned k, bool syncfull_first, bool *used,
 	  const uint64_t (*ranges)[2], unsigned nranges, uint64_t *s)
 {
-	for (unsigned i = 0; i < k; i++) {
-		const uint64_t *rg = ranges[i % nranges];
-		enum cs_op op = syncfull_first ? (i == 0 ? OP_SYNCFULL : (enum cs_op)((i - 1) % OP_NR))
-					       : (enum cs_op)(i % OP_NR);
-		uint64_t row = cs_pick_row(used, rg[0], rg[1], s);
+	/* The partfull operations end with a flush, which makes everything
+	 * before them durable: they go first, so the crash still finds the
+	 * others' writes pending. */
+	unsigned noted = 0;
 
-		cs_do_op(r, a, op, row, s);
-		cs_note(r, "%s%s@%" PRIu64, i ? " " : "", op_name[op], row);
+	for (int pass = 0; pass < 2; pass++) {
+		for (unsigned i = 0; i < k; i++) {
+			const uint64_t *rg = ranges[i % nranges];
+			enum cs_op op = syncfull_first
+						? (i == 0 ? OP_SYNCFULL : (enum cs_op)((i - 1) % OP_NR))
+						: (enum cs_op)(i % OP_NR);
+
+			if ((op == OP_PARTFULL) != (pass == 0))
+				continue;
+			uint64_t row = cs_pick_row(used, rg[0], rg[1], s);
+
+			cs_do_op(r, a, op, row, s);
+			cs_note(r, "%s%s@%" PRIu64, noted++ ? " " : "", op_name[op], row);
+		}
 	}
 }
 
@@ -405,10 +420,19 @@ wl_concurrent(struct run *r)
 	pthread_barrier_init(&go, NULL, WRITERS + 1);
 	for (unsigned t = 0; t <= WRITERS; t++)
 		w[t] = (struct writer){ .r = r, .a = a, .go = &go, .seed = cs_rnd(&s) | 1 };
-	/* operations dealt out in turn; rows chosen here, distinct */
+	/* operations dealt out in turn; rows chosen here, distinct. A
+	 * partfull ends with a flush, which would make the others' writes
+	 * durable: those run here first (cs_do_ops). */
 	for (unsigned i = 0; i < r->o.writes; i++) {
 		struct writer *x = &w[i % WRITERS];
 
+		if ((enum cs_op)(i % OP_NR) == OP_PARTFULL) {
+			uint64_t row = cs_pick_row(used, 0, NROWS, &s);
+
+			cs_do_op(r, a, OP_PARTFULL, row, &s);
+			cs_note(r, "%s%s@%" PRIu64 "/-", i ? " " : "", op_name[OP_PARTFULL], row);
+			continue;
+		}
 		x->op[x->nops] = (enum cs_op)(i % OP_NR);
 		x->row[x->nops] = cs_pick_row(used, 0, NROWS, &s);
 		cs_note(r, "%s%s@%" PRIu64 "/%u", i ? " " : "", op_name[x->op[x->nops]],

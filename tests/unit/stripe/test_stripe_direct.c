@@ -23,8 +23,8 @@
 #define MSIZE (8 * MB)
 
 static const struct r5_engine_opts eo = { .stripe_cache_size = 256, .strip_size = 4 * KB };
-/* Without the partial parity log: a row it holds a record of would go
- * through the cache (stripe_direct.c). */
+/* Without the partial parity log: every whole row found idle goes around
+ * the cache without waiting for a record. */
 static const struct r5_engine_opts eo_bitmap = { .stripe_cache_size = 256, .strip_size = 4 * KB,
 						 .consistency_policy = R5_CONSISTENCY_BITMAP };
 
@@ -341,9 +341,9 @@ race(uint32_t policy)
 	r5t_cleanup(&t);
 }
 
-/* Without the log every whole row that finds its stripes idle goes around
- * the cache; with it, a row the log holds a record of goes through the
- * cache (stripe_direct.c), so fewer do. */
+/* Without the log, and with it: a row the log holds a record of (every
+ * row a piece went to) gets a page-less record before it is written
+ * around the cache (stripe_direct.c). */
 Test(stripe_direct, whole_rows_and_pieces_of_them_race_safely, .timeout = 120)
 {
 	race(R5_CONSISTENCY_BITMAP);
