@@ -138,6 +138,13 @@ struct r5_array {
 	uint64_t start_ns;
 };
 
+/* Image bytes in one stripe row: a chunk of every data member. */
+static inline uint64_t
+r5_row_bytes(const struct r5_array *a)
+{
+	return (uint64_t)a->geo.chunk_size * (a->geo.nr_members - 1);
+}
+
 /* Member byte range touched by image bytes [off, end): whole stripe rows. */
 static inline uint64_t
 r5_member_span_start(const struct r5_array *a, uint64_t off)

@@ -39,7 +39,7 @@ r5_next_piece(struct r5_array *a, uint64_t pos, uint64_t end, struct r5_piece *p
 static bool
 r5_partial_row(struct r5_array *a, uint64_t pos, uint64_t req_start, uint64_t req_end)
 {
-	uint64_t row_bytes = (uint64_t)a->geo.chunk_size * (a->geo.nr_members - 1);
+	uint64_t row_bytes = r5_row_bytes(a);
 	uint64_t row_start = pos / row_bytes * row_bytes;
 
 	return req_start > row_start || req_end < row_start + row_bytes;
@@ -112,7 +112,7 @@ r5_cached_round(struct r5_array *a, uint8_t *buf, uint64_t start, uint64_t *pos,
 static int
 r5_whole_rows_write(struct r5_array *a, uint8_t *buf, uint64_t start, uint64_t *pos, uint64_t end)
 {
-	const uint64_t row_bytes = (uint64_t)a->geo.chunk_size * (a->geo.nr_members - 1);
+	const uint64_t row_bytes = r5_row_bytes(a);
 	const uint64_t batch_rows =
 		R5_DIRECT_MAX_STRIPES / (a->geo.chunk_size / r5_cache_strip_size(a->cache));
 	int err = 0;
@@ -271,29 +271,28 @@ r5_image_write(struct r5_array *a, const void *buf, size_t len, uint64_t off, bo
 		atomic_fetch_add(&a->io.writes, 1);
 		/* the engine only reads from buf on a write */
 		uint8_t *src = (uint8_t *)(uintptr_t)buf;
-		const uint64_t row_bytes = (uint64_t)a->geo.chunk_size * (a->geo.nr_members - 1);
+		const uint64_t row_bytes = r5_row_bytes(a);
 		const uint64_t rows_start = (off + row_bytes - 1) / row_bytes * row_bytes;
 		const uint64_t rows_end = (off + len) / row_bytes * row_bytes;
+		const bool whole_rows = rows_start < rows_end;
 
+		/* The partial first and last rows go to the cache first: a
+		 * stream's neighbouring requests complete them there while
+		 * they wait on the delayed list, which they would not if they
+		 * came after this request's whole rows (a partial row written
+		 * back costs pre-reads and a record of the log). Then the
+		 * whole rows. */
 		pos = off;
-		if (rows_start < rows_end) {
-			/* The partial first and last rows go to the cache first:
-			 * a stream's neighbouring requests complete them there
-			 * while they wait on the delayed list, which they would
-			 * not if they came after this request's whole rows (a
-			 * partial row written back costs pre-reads and a record
-			 * of the log). Then the whole rows. */
+		if (whole_rows) {
 			while (pos < rows_start && !err)
 				err = r5_cached_round(a, src, off, &pos, rows_start, true);
 			pos = rows_end;
-			while (pos < off + len && !err)
-				err = r5_cached_round(a, src, off, &pos, off + len, true);
+		}
+		while (pos < off + len && !err)
+			err = r5_cached_round(a, src, off, &pos, off + len, true);
+		if (whole_rows && !err) {
 			pos = rows_start;
-			if (!err)
-				err = r5_whole_rows_write(a, src, off, &pos, rows_end);
-		} else {
-			while (pos < off + len && !err)
-				err = r5_cached_round(a, src, off, &pos, off + len, true);
+			err = r5_whole_rows_write(a, src, off, &pos, rows_end);
 		}
 	}
 	r5_safe_mode_write_end(a);

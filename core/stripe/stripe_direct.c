@@ -12,8 +12,8 @@
  *   - the stripes under the rows are claimed first (r5_stripe_try_claim):
  *     only a stripe that nobody uses and that holds no work and no dirty
  *     page can be claimed, so an acknowledged write that is still in the
- *     cache is never overtaken (any busy stripe sends all the rows back
- *     to the cache, which orders them). While the writer holds them,
+ *     cache is never overtaken (a row with a busy stripe goes back to the
+ *     cache, which orders it). While the writer holds them,
  *     whatever attaches to those stripes (a read, a write, a sync action)
  *     waits: a stripe is handled only when its count drops to 0, and it
  *     then reads the members, which hold the new rows;
@@ -166,7 +166,7 @@ log_overwritten(struct r5_cache *c, struct stripe_head **sh, uint32_t nsh,
 		if (!r5_ppl_row_logged(c->ppl, pd, sh[i]->sector))
 			continue;
 		rec[i].io = (struct r5_ppl_io){ .stripe = sh[i]->sector, .full = true,
-						.changed = ((1u << c->nr_members) - 1) & ~(1u << pd),
+						.changed = r5_data_slots(c, pd),
 						.done = record_done };
 		rec[i].log = &log;
 		r5_mutex_lock(&log.lock);
@@ -234,7 +234,7 @@ r5_cache_write_rows(struct r5_cache *c, const uint8_t *buf, uint64_t row, uint32
 			if (!r5_members_ok(ms, pd))
 				continue; /* no parity written: nothing to remember */
 			io.stripe = first + i;
-			io.changed = ((1u << c->nr_members) - 1) & ~(1u << pd);
+			io.changed = r5_data_slots(c, pd);
 			r5_ppl_written(c->ppl, pd, &io, false);
 		}
 	}

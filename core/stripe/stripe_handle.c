@@ -433,6 +433,7 @@ issue:
 		if (!(dev->flags & (R5_WANTREAD | R5_WANTWRITE)))
 			continue;
 		dev->io.kind = (dev->flags & R5_WANTWRITE) ? R5_WORK_WRITE : R5_WORK_READ;
+		dev->io.poison = dev->io.kind == R5_WORK_WRITE && (dev->flags & R5_POISON);
 		dev->flags &= ~(R5_WANTREAD | R5_WANTWRITE);
 		if (dev->io.kind == R5_WORK_WRITE)
 			atomic_fetch_add(&c->stats.writebacks, 1);

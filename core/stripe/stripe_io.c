@@ -69,16 +69,11 @@ r5_io_complete(struct stripe_head *sh, struct r5_work *w, int ret)
 				   w->kind == R5_WORK_READ ? "read" : "write",
 				   (unsigned long long)(sh->sector * c->strip_size), strerror(-ret));
 	/* A page recovery could not rebuild, now on the member: its entry is
-	 * made never to verify (may fail the member: no cache lock held; the
-	 * flag is this write's own while the page is locked, but the word's
-	 * other bits change under sh->lock, so it is read under it). */
-	bool poison = false;
+	 * made never to verify (may fail the member: no cache lock held). The
+	 * flag was taken when the write was issued, under sh->lock: the flags
+	 * word's other bits change under that lock meanwhile. */
+	const bool poison = w->poison;
 
-	if (w->kind == R5_WORK_WRITE) {
-		r5_mutex_lock(&sh->lock);
-		poison = (dev->flags & R5_POISON) != 0;
-		r5_mutex_unlock(&sh->lock);
-	}
 	if (poison && ret == 0) {
 		uint64_t image_off = UINT64_MAX;
 		const uint64_t off = sh->sector * c->strip_size;

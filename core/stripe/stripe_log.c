@@ -53,7 +53,7 @@ r5_log_partial_parity(struct stripe_head *sh)
 {
 	struct r5_cache *c = sh->cache;
 	const uint32_t n = c->nr_members, pd = sh->pd_idx;
-	const uint32_t data = ((1u << n) - 1) & ~(1u << pd);
+	const uint32_t data = r5_data_slots(c, pd);
 	uint32_t changed = 0;
 	void *src[R5_MAX_MEMBERS + 1];
 	int k = 0;
@@ -78,7 +78,7 @@ r5_log_before_writeback(struct stripe_head *sh)
 {
 	struct r5_cache *c = sh->cache;
 	const uint32_t pd = sh->pd_idx;
-	const uint32_t data = ((1u << c->nr_members) - 1) & ~(1u << pd);
+	const uint32_t data = r5_data_slots(c, pd);
 
 	if (sh->log_state == R5_LOG_DONE) {
 		sh->log_state = R5_LOG_WRITING;

@@ -252,6 +252,7 @@ struct r5_work {
 	struct stripe_head *sh;
 	uint8_t kind;            /* enum r5_work_kind */
 	uint8_t dev;             /* member index for I/O */
+	bool poison;             /* a write of an R5_POISON page (set when issued) */
 };
 
 struct r5_dev {
@@ -387,6 +388,13 @@ struct r5_cache {
 	struct r5_cache_stats stats;
 };
 
+/* The slots holding data in a stripe whose parity is on slot pd. */
+static inline uint32_t
+r5_data_slots(const struct r5_cache *c, uint32_t pd)
+{
+	return ((1u << c->nr_members) - 1) & ~(1u << pd);
+}
+
 /* Inside the engine; the functions the layers above call are in stripe.h. */
 
 /* stripe_cache.c: pool, hash, lists, reference counts */
@@ -395,8 +403,8 @@ void r5_stripe_put(struct stripe_head *sh);
 /* The stripe of `sector` for a writer that overwrites every member under
  * it (stripe_direct.c): taken with count 1 only if no one uses it and it
  * holds no work or dirty page, its pages forgotten; NULL, without waiting,
- * if it is busy or a free stripe is not at hand (half the partition in
- * use, or someone waiting). r5_stripe_put gives it back. */
+ * if it is busy or a free stripe is not at hand (3/4 of the partition
+ * in use, the partition blocked, or someone waiting). r5_stripe_put gives it back. */
 struct stripe_head *r5_stripe_try_claim(struct r5_cache *c, uint64_t sector);
 /* Counts for status and tests: stripes active, on inactive, handle, delayed. */
 void r5_cache_counts(struct r5_cache *c, uint32_t *active, uint32_t *inactive,
